@@ -1,0 +1,1 @@
+"""api: the GraphQL schema (Strawberry), the FastAPI app and the CLI."""

@@ -1,0 +1,1 @@
+"""burnpath engine: the graph model, the stores and the analyses."""

@@ -1,0 +1,192 @@
+"""The in-memory graph the embedded store loads: node views, integer-indexed edge
+arrays and compressed sparse row (CSR) indexes over the traversable edges, beside
+a networkx view built on demand for ad-hoc analysis."""
+from __future__ import annotations
+
+import bisect
+from datetime import datetime
+from functools import cached_property
+from typing import Any, Iterable
+
+import numpy as np
+
+from . import derive
+from .ids import CANONICAL_PREFIXES
+from .model import EDGE_KINDS, Access, AccessFlow, EdgeKind, NodeKind
+from .store.base import EdgeView, NodeView
+
+KIND_CODES = {k.value: i for i, k in enumerate(NodeKind)}
+EDGE_CODES = {k.value: i for i, k in enumerate(EdgeKind)}
+EDGE_NAMES = [k.value for k in EdgeKind]
+FLOW_CODES = {AccessFlow.explicit: 0, AccessFlow.inherit: 1, AccessFlow.possess: 2}
+EDGE_FLOW = np.array([FLOW_CODES[EDGE_KINDS[k].flow] for k in EdgeKind], dtype=np.int8)
+EDGE_TRAVERSABLE = np.array([EDGE_KINDS[k].traversable for k in EdgeKind], dtype=bool)
+
+# Kinds of ids that appear only as an edge endpoint (e.g. a key the inventory names
+# before its vendor's data is loaded), guessed from the contract's id shapes.
+_TYPE_KINDS = {
+    "user": NodeKind.Account, "group": NodeKind.Team, "team": NodeKind.Team,
+    "organization": NodeKind.Project, "project": NodeKind.Project, "workspace": NodeKind.Project,
+    "service_account": NodeKind.ServiceAccount, "service_principal": NodeKind.ServiceAccount,
+    "iam_user": NodeKind.ServiceAccount, "api_key": NodeKind.Credential,
+    "admin_api_key": NodeKind.Credential, "key": NodeKind.Credential, "pat": NodeKind.Credential,
+    "access_key": NodeKind.Credential, "oauth_client": NodeKind.OAuthClient, "app": NodeKind.OAuthClient,
+    "token": NodeKind.OAuthGrant, "oauth2_grant": NodeKind.OAuthGrant,
+    "app_role_assignment": NodeKind.OAuthGrant, "grant": NodeKind.OAuthGrant,
+    "installation": NodeKind.OAuthGrant, "finding": NodeKind.SecretExposure,
+}
+
+
+def guess_kind(node_id: str) -> NodeKind | None:
+    head, _, rest = node_id.partition(":")
+    if head in CANONICAL_PREFIXES:
+        return CANONICAL_PREFIXES[head]
+    if node_id == "github:copilot":
+        return NodeKind.AITool
+    typ = rest.partition(":")[0]
+    return _TYPE_KINDS.get(typ)
+
+
+def edge_access(kind: str, props: dict[str, Any]) -> int:
+    if EDGE_KINDS[EdgeKind(kind)].flow is not AccessFlow.explicit:
+        return int(Access.admin)
+    # CONTAINS without a stated level does not cap; CAN_ACCESS and GRANTS default to read.
+    default = Access.admin if kind == EdgeKind.CONTAINS.value else Access.read
+    try:
+        return int(Access.parse(props.get("access"), default))
+    except ValueError:
+        return int(Access.read)
+
+
+class CSR:
+    """Neighbours of node i are indices[indptr[i]:indptr[i+1]]; eids maps back to edges."""
+    __slots__ = ("indptr", "indices", "eids")
+
+    def __init__(self, n: int, src: np.ndarray, dst: np.ndarray, eids: np.ndarray):
+        order = np.lexsort((dst, src))
+        self.indices = dst[order].astype(np.int32)
+        self.eids = eids[order].astype(np.int64)
+        counts = np.bincount(src, minlength=n) if len(src) else np.zeros(n, dtype=np.int64)
+        self.indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.indptr[1:])
+
+
+class MemoryGraph:
+    def __init__(self, nodes: Iterable[NodeView], edges: Iterable[EdgeView],
+                 usage_days: Iterable = ()):
+        views: dict[str, NodeView] = {n.id: n for n in nodes}
+        edge_list = list(edges)
+        from .linking import derived_edges
+        edge_list.extend(derived_edges(views, edge_list))
+        for e in edge_list:
+            for end in (e.src, e.dst):
+                if end not in views:
+                    kind = guess_kind(end)
+                    views[end] = NodeView(id=end, kind=(kind or NodeKind.Account).value, name=None,
+                                          active=True, properties={"stub": True}, sources=[])
+        self.ids: list[str] = sorted(views)
+        self.index: dict[str, int] = {nid: i for i, nid in enumerate(self.ids)}
+        self.views: list[NodeView] = [views[i] for i in self.ids]
+        self.kinds = np.array([KIND_CODES.get(v.kind, 0) for v in self.views], dtype=np.int8)
+        self.edges: list[EdgeView] = edge_list
+        n_e = len(edge_list)
+        idx = self.index
+        self.e_src = np.fromiter((idx[e.src] for e in edge_list), dtype=np.int32, count=n_e)
+        self.e_dst = np.fromiter((idx[e.dst] for e in edge_list), dtype=np.int32, count=n_e)
+        self.e_kind = np.fromiter((EDGE_CODES[e.kind] for e in edge_list), dtype=np.int8, count=n_e)
+        self.e_access = np.fromiter((edge_access(e.kind, e.properties) for e in edge_list),
+                                    dtype=np.int8, count=n_e)
+        self.as_of: datetime | None = derive.latest_timestamp(
+            (v.properties for v in self.views), usage_days)
+        self._derive()
+        trav = np.nonzero(EDGE_TRAVERSABLE[self.e_kind])[0] if n_e else np.zeros(0, dtype=np.int64)
+        n = len(self.ids)
+        self.fwd = CSR(n, self.e_src[trav], self.e_dst[trav], trav)
+        self.rev = CSR(n, self.e_dst[trav], self.e_src[trav], trav)
+        all_e = np.arange(n_e, dtype=np.int64)
+        self.out_all = CSR(n, self.e_src, self.e_dst, all_e)
+        self.in_all = CSR(n, self.e_dst, self.e_src, all_e)
+        self.by_kind: dict[str, list[str]] = {}
+        for nid, v in zip(self.ids, self.views):
+            self.by_kind.setdefault(v.kind, []).append(nid)
+
+    @classmethod
+    def from_store(cls, store) -> "MemoryGraph":
+        days = sorted({u.day for u in store.usage()}) if hasattr(store, "usage") else []
+        return cls(store.iter_nodes(), store.iter_edges(), days[-1:] if days else [])
+
+    # --- derived state ------------------------------------------------------
+    def _derive(self) -> None:
+        person_code = KIND_CODES[NodeKind.Person.value]
+        has_account = EDGE_CODES[EdgeKind.HAS_ACCOUNT.value]
+        accounts: dict[int, list] = {}
+        for s, d, k in zip(self.e_src.tolist(), self.e_dst.tolist(), self.e_kind.tolist()):
+            if k == has_account and self.kinds[s] == person_code:
+                v = self.views[d]
+                accounts.setdefault(s, []).append((v.id, v.active, v.properties))
+        for i, v in enumerate(self.views):
+            if v.kind == NodeKind.Person.value:
+                status, deactivated = derive.person_status(accounts.get(i, []))
+                v.properties = {**v.properties, "status": status}
+                if deactivated:
+                    v.properties["deactivated_at"] = deactivated
+                v.active = status == "active" and v.removed_at is None
+            elif v.kind == NodeKind.Credential.value and v.active:
+                reason = derive.credential_inactive_reason(v.properties, self.as_of)
+                if reason:
+                    v.active = False
+                    v.properties = {**v.properties, "inactive_reason": reason}
+        # A credential of an archived project or workspace is inactive.
+        project_code = KIND_CODES[NodeKind.Project.value]
+        cred_code = KIND_CODES[NodeKind.Credential.value]
+        for s, d in zip(self.e_src.tolist(), self.e_dst.tolist()):
+            if self.kinds[s] == cred_code and self.kinds[d] == project_code:
+                cv, pv = self.views[s], self.views[d]
+                state = str(pv.properties.get("status", "")).lower()
+                if cv.active and (not pv.active or state in derive.INACTIVE_PROJECT_STATES):
+                    cv.active = False
+                    cv.properties = {**cv.properties, "inactive_reason": f"project {pv.id} {state or 'inactive'}"}
+
+    # --- lookups ------------------------------------------------------------
+    def node_view(self, node_id: str) -> NodeView | None:
+        i = self.index.get(node_id)
+        return None if i is None else self.views[i]
+
+    def list_nodes(self, kind: str | None, offset: int, limit: int) -> tuple[list[NodeView], int]:
+        ids = self.ids if kind is None else self.by_kind.get(kind, [])
+        page = ids[offset:offset + limit]
+        return [self.views[self.index[i]] for i in page], len(ids)
+
+    def first_index_after(self, kind: str | None, after_id: str) -> int:
+        ids = self.ids if kind is None else self.by_kind.get(kind, [])
+        return bisect.bisect_right(ids, after_id)
+
+    def out_edges(self, node_id: str, kinds: set[str] | None = None) -> list[EdgeView]:
+        i = self.index.get(node_id)
+        if i is None:
+            return []
+        eids = self.out_all.eids[self.out_all.indptr[i]:self.out_all.indptr[i + 1]]
+        out = [self.edges[e] for e in eids.tolist()]
+        return [e for e in out if kinds is None or e.kind in kinds]
+
+    def in_edges(self, node_id: str, kinds: set[str] | None = None) -> list[EdgeView]:
+        i = self.index.get(node_id)
+        if i is None:
+            return []
+        eids = self.in_all.eids[self.in_all.indptr[i]:self.in_all.indptr[i + 1]]
+        out = [self.edges[e] for e in eids.tolist()]
+        return [e for e in out if kinds is None or e.kind in kinds]
+
+    @cached_property
+    def nx(self):
+        """A networkx MultiDiGraph of the same data, for ad-hoc analysis and baselines."""
+        import networkx as nx
+        g = nx.MultiDiGraph()
+        for v in self.views:
+            g.add_node(v.id, kind=v.kind, active=v.active)
+        for e in self.edges:
+            g.add_edge(e.src, e.dst, key=e.kind, kind=e.kind, **{"access": e.properties.get("access")})
+        return g
+
+    def __len__(self) -> int:
+        return len(self.ids)

@@ -1,0 +1,107 @@
+"""The engine's one entry point for callers (GraphQL, CLI): a store plus the analyses.
+
+Resolvers stay thin by calling methods here; each method delegates to the module
+that owns the question (traversal, spend, findings, trace, risk).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from .model import LoadResult, NodeKind
+from .store import Store, open_store
+from .store.base import NodeView, Reach
+from .traversal import NodeNotFound
+
+
+@dataclass
+class BlastRadiusResult:
+    source: NodeView
+    max_depth: int
+    reachable: list[Reach]
+    spend_exposure_usd_per_hour: float | None = None
+    exposure_detail: list[dict[str, Any]] = field(default_factory=list)
+
+    def of_kind(self, engine: "Engine", kind: NodeKind) -> list[Reach]:
+        out = []
+        for r in self.reachable:
+            v = engine.node(r.node_id)
+            if v is not None and v.kind == kind.value:
+                out.append(r)
+        return out
+
+
+class Engine:
+    def __init__(self, store: Store, as_of: datetime | None = None):
+        self.store = store
+        self._as_of = as_of
+        self._cache: dict[str, Any] = {}
+        self._cache_gen = -1
+
+    @classmethod
+    def open(cls, url: str | None = None, as_of: datetime | None = None) -> "Engine":
+        return cls(open_store(url), as_of)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # Results derived from the whole graph (findings, risk) are cached per generation.
+    def cached(self, key: str, compute):
+        gen = self.store.generation()
+        if gen != self._cache_gen:
+            self._cache.clear()
+            self._cache_gen = gen
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def graph(self):
+        """The in-memory graph (embedded store, or a Neo4j store's loaded copy)."""
+        return self.store.graph()
+
+    @property
+    def as_of(self) -> datetime | None:
+        if self._as_of is not None:
+            return self._as_of
+        return self.graph().as_of
+
+    # --- nodes --------------------------------------------------------------
+    def node(self, node_id: str) -> NodeView | None:
+        return self.store.get_node(node_id)
+
+    def require(self, node_id: str) -> NodeView:
+        view = self.node(node_id)
+        if view is None:
+            raise NodeNotFound(node_id)
+        return view
+
+    def nodes(self, kind: str | None, offset: int, limit: int) -> tuple[list[NodeView], int]:
+        return self.store.list_nodes(kind, offset, limit)
+
+    def owners(self, node_id: str) -> list[NodeView]:
+        from .ownership import owners_of
+        return [v for v in (self.node(o) for o in owners_of(self, node_id)) if v is not None]
+
+    # --- traversal ----------------------------------------------------------
+    def blast_radius(self, node_id: str, max_depth: int = 8) -> BlastRadiusResult:
+        source = self.require(node_id)
+        reach = self.store.blast_radius(node_id, max_depth)
+        result = BlastRadiusResult(source=source, max_depth=max_depth, reachable=reach)
+        from .exposure import spend_exposure
+        result.spend_exposure_usd_per_hour, result.exposure_detail = spend_exposure(self, result)
+        return result
+
+    def who_can_reach(self, node_id: str, max_depth: int = 8) -> list[Reach]:
+        self.require(node_id)
+        return self.store.who_can_reach(node_id, max_depth)
+
+    # --- ingest -------------------------------------------------------------
+    def ingest(self, paths: list[str | Path]) -> list[LoadResult]:
+        """Parse every source first; write only when all parsed (each source one
+        transaction), so a bad file leaves the store as it was."""
+        from ingest.snapshot import plan, read_source
+        loads = plan(paths)
+        parsed = [(load, read_source(load)) for load in loads]
+        return [self.store.load(records, complete=load.complete) for load, records in parsed]

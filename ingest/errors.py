@@ -1,0 +1,11 @@
+"""The one error every ingester raises: it names the file and the problem."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class IngestError(Exception):
+    def __init__(self, path: str | Path, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")

@@ -1,0 +1,132 @@
+"""Reading snapshot files: JSON bodies, pages of bodies, JSON lines, CSV, YAML.
+Every failure becomes an IngestError naming the file."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import IngestError
+
+
+def read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise IngestError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:
+        raise IngestError(path, f"cannot read: {exc.strerror or exc}") from exc
+    if not text.strip():
+        raise IngestError(path, "empty file (expected a JSON response body)")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise IngestError(path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+
+
+def read_pages(path: Path) -> list[Any]:
+    """A file holds one response body or a JSON array of bodies (the pages of one
+    endpoint). Returns the bodies. A bare array of objects that are not pages is the
+    caller's to tell apart (see `list_items`)."""
+    body = read_json(path)
+    return body if isinstance(body, list) else [body]
+
+
+def list_items(path: Path, envelope: str | tuple[str, ...] | None) -> list[dict[str, Any]]:
+    """Items of a listing endpoint saved as one body or as pages.
+
+    `envelope` names the key holding the items (OpenAI/Anthropic `data`, Graph `value`,
+    SCIM `Resources`); None means the endpoint returns a bare JSON array (Okta, GitHub).
+    Accepts: one enveloped body, an array of enveloped bodies, a bare array of items,
+    or an array of bare arrays."""
+    body = read_json(path)
+    keys = (envelope,) if isinstance(envelope, str) else (envelope or ())
+    pages = body if isinstance(body, list) and (not body or not _is_item(body[0], keys)) else [body]
+    items: list[dict[str, Any]] = []
+    for n, page in enumerate(pages):
+        if isinstance(page, list):
+            page_items = page
+        elif isinstance(page, dict) and keys:
+            key = next((k for k in keys if k in page), None)
+            if key is None:
+                raise IngestError(path, f"page {n + 1}: expected a response body with "
+                                        f"{' or '.join(repr(k) for k in keys)}, got keys "
+                                        f"{sorted(page)[:8]}")
+            page_items = page[key]
+            if page_items is None:
+                page_items = []
+        elif isinstance(page, dict):
+            raise IngestError(path, f"page {n + 1}: expected a JSON array of objects, got an object")
+        else:
+            raise IngestError(path, f"page {n + 1}: expected a response body, got {type(page).__name__}")
+        if not isinstance(page_items, list):
+            raise IngestError(path, f"page {n + 1}: expected a list of items, got {type(page_items).__name__}")
+        for m, item in enumerate(page_items):
+            if not isinstance(item, dict):
+                raise IngestError(path, f"page {n + 1} item {m + 1}: expected an object, "
+                                        f"got {type(item).__name__}")
+            items.append(item)
+    return items
+
+
+def _is_item(first: Any, keys: tuple[str, ...]) -> bool:
+    """In a top-level array, is `first` an item (bare listing) rather than a page?"""
+    if isinstance(first, list):
+        return False
+    if not isinstance(first, dict):
+        return True
+    return not any(k in first for k in keys)
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        handle = path.open(encoding="utf-8-sig")
+    except OSError as exc:
+        raise IngestError(path, f"cannot read: {exc.strerror or exc}") from exc
+    with handle:
+        for lineno, line in enumerate(handle, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise IngestError(path, f"line {lineno}: invalid JSON: {exc.msg}") from exc
+            if not isinstance(obj, dict):
+                raise IngestError(path, f"line {lineno}: expected a JSON object")
+            yield lineno, obj
+
+
+def read_csv(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IngestError(path, f"cannot read as UTF-8 text: {exc}") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise IngestError(path, f"CSV header lacks column(s) {', '.join(missing)}")
+    rows = []
+    for n, row in enumerate(reader, 2):
+        if None in row:
+            raise IngestError(path, f"line {n}: more fields than the header names")
+        rows.append(row)
+    return rows
+
+
+def read_yaml(path: Path) -> Any:
+    import yaml
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IngestError(path, f"cannot read as UTF-8 text: {exc}") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise IngestError(path, f"invalid YAML{where}: {problem}") from exc
