@@ -74,8 +74,15 @@ class CSR:
 class MemoryGraph:
     def __init__(self, nodes: Iterable[NodeView], edges: Iterable[EdgeView],
                  usage_days: Iterable = ()):
-        views: dict[str, NodeView] = {n.id: n for n in nodes}
-        edge_list = list(edges)
+        views: dict[str, NodeView] = {}
+        removed: set[str] = set()
+        for n in nodes:
+            if n.removed_at is None:
+                views[n.id] = n
+            else:
+                removed.add(n.id)
+        # An edge to a node its sources removed goes with it (no stub resurrects it).
+        edge_list = [e for e in edges if e.src not in removed and e.dst not in removed]
         from .linking import derived_edges
         edge_list.extend(derived_edges(views, edge_list))
         for e in edge_list:
@@ -113,7 +120,7 @@ class MemoryGraph:
     @classmethod
     def from_store(cls, store) -> "MemoryGraph":
         days = sorted({u.day for u in store.usage()}) if hasattr(store, "usage") else []
-        return cls(store.iter_nodes(), store.iter_edges(), days[-1:] if days else [])
+        return cls(store.iter_nodes(include_removed=True), store.iter_edges(), days[-1:] if days else [])
 
     # --- derived state ------------------------------------------------------
     def _derive(self) -> None:

@@ -35,7 +35,22 @@ def _expand(csr, frontier: np.ndarray):
     return parents, csr.indices[pos], csr.eids[pos]
 
 
+def _best(nbrs: np.ndarray, vals: np.ndarray, parents: np.ndarray, eids: np.ndarray):
+    """Per distinct neighbour, the candidate with the highest value, then the lowest
+    parent index, then the lowest edge id. Returns positions into the candidates."""
+    order = np.lexsort((eids, parents, -vals, nbrs))
+    nb = nbrs[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = nb[1:] != nb[:-1]
+    return order[first]
+
+
 def traverse(g: MemoryGraph, node_id: str, max_depth: int, reverse: bool = False) -> list[Reach]:
+    """Forward: one access value per node (every edge's effect is monotone, so the
+    per-level maximum is the best over all shortest paths). Reverse: the access a
+    reacher gets depends on whether a possess edge lies between it and the target,
+    so two values are kept per node: F (a possess edge already fixed it) and U (not
+    yet: the minimum of explicit edges so far); the reacher's access is max(F, U)."""
     if node_id not in g.index:
         raise NodeNotFound(node_id)
     if max_depth < 0:
@@ -45,11 +60,10 @@ def traverse(g: MemoryGraph, node_id: str, max_depth: int, reverse: bool = False
     s = g.index[node_id]
     seen = np.zeros(n, dtype=bool)
     seen[s] = True
-    # For reverse walks, `frozen` marks a path already cut by a possess edge
-    # (nearer the target), after which nothing further back can lower its access.
-    acc = {s: ADMIN}
-    frozen = {s: False}
-    parent: dict[int, tuple[int, int]] = {}
+    # state -> {node: value}; forward uses only "U" (its single value).
+    val = {"F": {s: -1}, "U": {s: ADMIN}}
+    # (state, node) -> (parent, edge id, parent's state)
+    parent: dict[tuple[str, int], tuple[int, int, str]] = {}
     depth_of: dict[int, int] = {}
     frontier = np.array([s], dtype=np.int64)
     depth = 0
@@ -65,44 +79,58 @@ def traverse(g: MemoryGraph, node_id: str, max_depth: int, reverse: bool = False
             break
         flows = EDGE_FLOW[g.e_kind[eids]]
         e_acc = g.e_access[eids].astype(np.int64)
-        p_acc = np.fromiter((acc[p] for p in parents.tolist()), dtype=np.int64, count=len(parents))
+        plist = parents.tolist()
+        p_u = np.fromiter((val["U"][p] for p in plist), dtype=np.int64, count=len(plist))
         if not reverse:
-            cand = np.where(flows == 0, np.minimum(p_acc, e_acc), np.where(flows == 2, ADMIN, p_acc))
-            cand_frozen = np.zeros(len(cand), dtype=bool)
+            cand_u = np.where(flows == 0, np.minimum(p_u, e_acc), np.where(flows == 2, ADMIN, p_u))
+            chosen = _best(nbrs, cand_u, parents, eids)
+            for v, p, e, a in zip(nbrs[chosen].tolist(), parents[chosen].tolist(),
+                                  eids[chosen].tolist(), cand_u[chosen].tolist()):
+                val["U"][v] = a
+                val["F"][v] = -1
+                parent[("U", v)] = (p, e, "U")
+                depth_of[v] = depth
         else:
-            p_frz = np.fromiter((frozen[p] for p in parents.tolist()), dtype=bool, count=len(parents))
-            cand = np.where(p_frz | (flows != 0), p_acc, np.minimum(p_acc, e_acc))
-            cand_frozen = p_frz | (flows == 2)
-        # Best candidate per new node: strongest access, then lowest parent id, edge id.
-        order = np.lexsort((eids, parents, -cand, nbrs))
-        nbrs_s = nbrs[order]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = nbrs_s[1:] != nbrs_s[:-1]
-        chosen = order[first]
-        new_nodes = nbrs[chosen]
+            p_f = np.fromiter((val["F"][p] for p in plist), dtype=np.int64, count=len(plist))
+            possess = flows == 2
+            cand_f = np.where(possess, np.maximum(p_f, p_u), p_f)
+            # the parent state an F candidate continues: over a possess edge, whichever
+            # of the parent's values was larger (F on ties)
+            from_u = possess & (p_u > p_f)
+            cand_u = np.where(possess, -1, np.where(flows == 0, np.where(p_u >= 0, np.minimum(p_u, e_acc), -1), p_u))
+            chosen_f = _best(nbrs, cand_f, parents, eids)
+            chosen_u = _best(nbrs, cand_u, parents, eids)
+            for v, p, e, a, fu in zip(nbrs[chosen_f].tolist(), parents[chosen_f].tolist(),
+                                      eids[chosen_f].tolist(), cand_f[chosen_f].tolist(),
+                                      from_u[chosen_f].tolist()):
+                val["F"][v] = a
+                parent[("F", v)] = (p, e, "U" if fu else "F")
+                depth_of[v] = depth
+            for v, p, e, a in zip(nbrs[chosen_u].tolist(), parents[chosen_u].tolist(),
+                                  eids[chosen_u].tolist(), cand_u[chosen_u].tolist()):
+                val["U"][v] = a
+                parent[("U", v)] = (p, e, "U")
+        new_nodes = np.unique(nbrs)
         seen[new_nodes] = True
-        for v, p, e, a, f in zip(new_nodes.tolist(), parents[chosen].tolist(), eids[chosen].tolist(),
-                                 cand[chosen].tolist(), cand_frozen[chosen].tolist()):
-            parent[v] = (p, e)
-            acc[v] = a
-            frozen[v] = f
-            depth_of[v] = depth
-        frontier = np.unique(new_nodes)
+        frontier = new_nodes
     out: list[Reach] = []
     ids = g.ids
     for v, d in depth_of.items():
+        f, u = val["F"].get(v, -1), val["U"].get(v, -1)
+        state = "F" if f >= u else "U"
+        access = max(f, u)
         path = [v]
         kinds = []
         cur = v
         while cur != s:
-            p, e = parent[cur]
+            p, e, pstate = parent[(state, cur)]
             kinds.append(EDGE_NAMES[g.e_kind[e]])
             path.append(p)
-            cur = p
+            cur, state = p, pstate
         if not reverse:
             path.reverse()
             kinds.reverse()
-        out.append(Reach(node_id=ids[v], depth=d, access=ACCESS_NAMES[acc[v]],
+        out.append(Reach(node_id=ids[v], depth=d, access=ACCESS_NAMES[access],
                          path=[ids[i] for i in path], edge_kinds=kinds))
     out.sort(key=lambda r: (r.depth, r.node_id))
     return out

@@ -91,7 +91,7 @@ def merge_contributions(rows: list[tuple]) -> NodeView:
             name = r[3]
         if r[4] == 0:
             inactive = True
-    removed_at = None if live else max(r[6] for r in rows)
+    removed_at = None if live else max(r[6] for r in rows if r[6] is not None)
     return NodeView(id=rows[0][0], kind=kind, name=name, active=not inactive and not removed_at,
                     properties=props, sources=[r[1] for r in use], removed_at=removed_at)
 

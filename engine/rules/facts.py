@@ -1,0 +1,485 @@
+"""The facts rules are evaluated over: a small read-only API, computed here from the
+in-memory graph (engine.graph.MemoryGraph) and `store.usage()`.
+
+A store may supply its own implementation (the Neo4j store answering with Cypher)
+by offering `rule_facts(engine) -> Facts`; anything it does not override falls back
+to these embedded computations. Every method is deterministic and sorted.
+
+| method | answers |
+|---|---|
+| `as_of` | "now": --as-of, else the latest timestamp in the data |
+| `subjects(kinds)` | node views of those kinds, by id |
+| `node(id)` | one node view (None when unknown) |
+| `owners(id)` | resolved owners (engine.ownership: direct, else service account, project, team) |
+| `owner_people(id)` | those owners as people with status (a team stands for its owners, else members) |
+| `holders(id)` | who holds or uses a credential: HOLDS edges and usage rows' accounts |
+| `environments(id)` | normalised environments a credential is held or used in, with where each comes from |
+| `usage_rows(id)` | usage rows whose most specific subject (credential, else project, else account) is id |
+| `daily_usd(id)` / `daily_by_model(id)` | priced usage per day (and model) on a credential |
+| `first_use(id)` | first usage day per model (normalised name) on a credential |
+| `grant(id)` | an OAuth grant's scopes, client, consenting accounts and what it opens |
+| `exposures(id)` | secret-scanner findings a credential is EXPOSED_IN |
+| `budgets_above(id)` | budget caps on the credential or anything above it |
+| `claims(id)` | approved inventory tools that claim a credential, project or OAuth client |
+| `reach(id)` / `reaches_sensitivity(id)` | blast radius and the most sensitive data it reaches |
+| `row_usd(row)` | a usage row in USD (vendor figure, else tokens x price), None when unpriced |
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cached_property
+from typing import Any, Iterable
+
+from ..derive import parse_ts
+from ..model import EdgeKind, NodeKind
+from ..ownership import owners_of
+from ..store.base import EdgeView, NodeView, UsageRecord
+from .loader import load_data
+from .models import SENSITIVITY_ORDER
+
+K = EdgeKind
+_DATE_SUFFIX = re.compile(r"([-@](\d{4}-\d{2}-\d{2}|\d{8})|-latest)$")
+
+
+def normalise_model(model: str) -> str:
+    """A model name without its dated-snapshot suffix: a new snapshot of a model a key
+    already uses is not a new endpoint."""
+    name = (model or "").strip().lower()
+    while True:
+        shorter = _DATE_SUFFIX.sub("", name)
+        if shorter == name or not shorter:
+            return name
+        name = shorter
+
+
+def edge_dict(e: EdgeView) -> dict[str, Any]:
+    out = {"src": e.src, "kind": e.kind, "dst": e.dst}
+    if e.properties:
+        out["properties"] = dict(e.properties)
+    return out
+
+
+@dataclass(frozen=True)
+class OwnerFact:
+    person: str                 # person id (or an unlinked account / ownerless team id)
+    status: str                 # active | inactive | unverified
+    deactivated_at: str | None
+    via: str                    # the resolved owner this person stands for
+
+
+@dataclass(frozen=True)
+class Holder:
+    id: str                     # the holding node (tool, person, account, service account)
+    kind: str
+    person: str | None          # the person behind it, when there is one
+    environment: str | None
+    via: str                    # "HOLDS" or "usage"
+
+
+@dataclass
+class GrantFact:
+    id: str
+    scopes: list[str]
+    client_id: str | None
+    client_name: str | None
+    client_node: str | None
+    consented_by: list[str]
+    opens: list[dict[str, Any]]
+    texts: list[str] = field(default_factory=list)   # names and URLs to match vendors against
+
+
+@dataclass(frozen=True)
+class Budget:
+    node_id: str
+    field: str
+    usd: float
+    period: str                 # month | total | <LiteLLM budget_duration>
+    spent: float | None = None  # what the source says was already spent against it
+    resets_at: str | None = None
+
+
+def _split_scopes(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [s for s in re.split(r"[\s,]+", value) if s]
+    if isinstance(value, (list, tuple, set)):
+        out = []
+        for v in value:
+            if isinstance(v, dict):
+                v = v.get("value") or v.get("scope") or v.get("name")
+            out.extend(_split_scopes(v))
+        return out
+    return [str(value)]
+
+
+class Environments:
+    """queries/environments.yaml: canonical names and their aliases."""
+
+    def __init__(self, data: dict | None = None):
+        data = data if data is not None else load_data("environments.yaml")
+        self.production = data.get("production", "prod")
+        self.aliases: dict[str, str] = {}
+        for name, spec in (data.get("environments") or {}).items():
+            self.aliases[str(name).lower()] = name
+            for alias in (spec or {}).get("aliases", []):
+                self.aliases[str(alias).lower()] = name
+
+    def normalise(self, value: Any) -> str | None:
+        if value is None or value == "":
+            return None
+        text = str(value).strip().lower()
+        return self.aliases.get(text, text)
+
+
+class Facts:
+    def __init__(self, engine):
+        self.engine = engine
+        self.graph = engine.graph()
+        self.as_of: datetime | None = engine.as_of
+        self.envs = Environments()
+        self._reach: dict[str, list] = {}
+
+    # --- nodes ---------------------------------------------------------------
+    def subjects(self, kinds: Iterable[str]) -> list[NodeView]:
+        out: list[NodeView] = []
+        for kind in kinds:
+            out.extend(self.graph.views[self.graph.index[i]] for i in self.graph.by_kind.get(kind, []))
+        out.sort(key=lambda v: v.id)
+        return out
+
+    def node(self, node_id: str) -> NodeView | None:
+        return self.graph.node_view(node_id)
+
+    def in_edges(self, node_id: str, *kinds: EdgeKind) -> list[EdgeView]:
+        return self.graph.in_edges(node_id, {k.value for k in kinds} if kinds else None)
+
+    def out_edges(self, node_id: str, *kinds: EdgeKind) -> list[EdgeView]:
+        return self.graph.out_edges(node_id, {k.value for k in kinds} if kinds else None)
+
+    def kind_of(self, node_id: str) -> str | None:
+        v = self.node(node_id)
+        return v.kind if v else None
+
+    # --- owners and people ----------------------------------------------------
+    def owners(self, node_id: str) -> list[str]:
+        return owners_of(self.graph, node_id)
+
+    def person_of(self, node_id: str) -> str | None:
+        """The person behind a person or account node."""
+        kind = self.kind_of(node_id)
+        if kind == NodeKind.Person.value:
+            return node_id
+        if kind == NodeKind.Account.value:
+            people = sorted(e.src for e in self.in_edges(node_id, K.HAS_ACCOUNT)
+                            if self.kind_of(e.src) == NodeKind.Person.value)
+            return people[0] if people else None
+        return None
+
+    def person_status(self, person_id: str) -> tuple[str, str | None]:
+        v = self.node(person_id)
+        if v is None:
+            return "unverified", None
+        if v.kind != NodeKind.Person.value:
+            # An owning account no person is linked to: nobody an IdP vouches for.
+            return "unverified", None
+        return str(v.properties.get("status", "unverified")), v.properties.get("deactivated_at")
+
+    def owner_people(self, node_id: str) -> list[OwnerFact]:
+        out: dict[str, OwnerFact] = {}
+        for owner in self.owners(node_id):
+            kind = self.kind_of(owner)
+            people = [owner]
+            if kind == NodeKind.Team.value:
+                named = sorted({p for p in (self.person_of(e.src) or e.src for e in self.in_edges(owner, K.OWNS))})
+                members = sorted({p for p in (self.person_of(e.src) for e in self.in_edges(owner, K.MEMBER_OF)) if p})
+                people = named or members or [owner]
+            for p in people:
+                status, deactivated = self.person_status(p)
+                if self.kind_of(p) == NodeKind.Team.value:
+                    status = "unverified"
+                out.setdefault(p, OwnerFact(p, status, deactivated, owner))
+        return [out[k] for k in sorted(out)]
+
+    def owner_status(self, node_id: str) -> str:
+        """The best status among resolved owners: active, unverified, inactive, or none."""
+        statuses = {o.status for o in self.owner_people(node_id)}
+        for s in ("active", "unverified", "inactive"):
+            if s in statuses:
+                return s
+        return "none"
+
+    # --- holders and environments -------------------------------------------
+    def holders(self, node_id: str) -> list[Holder]:
+        out: dict[str, Holder] = {}
+        for e in self.in_edges(node_id, K.HOLDS):
+            v = self.node(e.src)
+            if v is None:
+                continue
+            person = self.person_of(e.src)
+            env = self.envs.normalise(v.properties.get("environment")) if v.kind != NodeKind.Person.value else None
+            key = person or e.src
+            out.setdefault(key, Holder(e.src if not person else person, v.kind if not person else
+                                       NodeKind.Person.value, person, env, "HOLDS"))
+        for acct in sorted({r.account_id for r in self.usage_by_credential.get(node_id, []) if r.account_id}):
+            person = self.person_of(acct)
+            kind = self.kind_of(acct) or NodeKind.Account.value
+            key = person or acct
+            if key not in out:
+                out[key] = Holder(person or acct, NodeKind.Person.value if person else kind, person, None, "usage")
+        return [out[k] for k in sorted(out)]
+
+    def environments(self, node_id: str) -> dict[str, list[str]]:
+        """{environment: [where it comes from]} for a credential: its own `environment`,
+        its project's, and each holder's (tools and service accounts state one)."""
+        out: dict[str, set[str]] = defaultdict(set)
+        v = self.node(node_id)
+        if v is not None:
+            env = self.envs.normalise(v.properties.get("environment"))
+            if env:
+                out[env].add(node_id)
+        for e in self.out_edges(node_id, K.MEMBER_OF):
+            p = self.node(e.dst)
+            if p is not None and p.kind == NodeKind.Project.value:
+                env = self.envs.normalise(p.properties.get("environment"))
+                if env:
+                    out[env].add(p.id)
+        for h in self.holders(node_id):
+            if h.environment:
+                out[h.environment].add(h.id)
+        return {k: sorted(out[k]) for k in sorted(out)}
+
+    # --- usage -----------------------------------------------------------------
+    @cached_property
+    def usage(self) -> list[UsageRecord]:
+        return self.engine.store.usage()
+
+    @cached_property
+    def prices(self):
+        from ..pricing import PriceBook
+        return PriceBook.for_store(self.engine.store)
+
+    def row_usd(self, row: UsageRecord) -> float | None:
+        if row.vendor_usd is not None:
+            return float(row.vendor_usd)
+        price = self.prices.lookup(row.model)
+        if price is None:
+            return None
+        return price.usd(row.input_tokens, row.output_tokens, row.cached_input_tokens,
+                         int((row.properties or {}).get("cache_creation_input_tokens") or 0))
+
+    @cached_property
+    def usage_by_credential(self) -> dict[str, list[UsageRecord]]:
+        out: dict[str, list[UsageRecord]] = defaultdict(list)
+        for r in self.usage:
+            if r.credential_id:
+                out[r.credential_id].append(r)
+        return out
+
+    @cached_property
+    def usage_by_subject(self) -> dict[str, list[UsageRecord]]:
+        out: dict[str, list[UsageRecord]] = defaultdict(list)
+        for r in self.usage:
+            key = r.credential_id or r.project_id or r.account_id
+            if key:
+                out[key].append(r)
+        return out
+
+    def usage_rows(self, node_id: str) -> list[UsageRecord]:
+        return self.usage_by_subject.get(node_id, [])
+
+    @cached_property
+    def _daily(self) -> dict[str, dict[tuple[date, str], dict[str, Any]]]:
+        out: dict[str, dict[tuple[date, str], dict[str, Any]]] = defaultdict(dict)
+        for cid, rows in self.usage_by_credential.items():
+            cells = out[cid]
+            for r in rows:
+                cell = cells.setdefault((r.day, r.model), {"usd": 0.0, "unpriced": False,
+                                                           "input_tokens": 0, "output_tokens": 0,
+                                                           "requests": 0})
+                usd = self.row_usd(r)
+                if usd is None:
+                    cell["unpriced"] = True
+                else:
+                    cell["usd"] += usd
+                cell["input_tokens"] += r.input_tokens
+                cell["output_tokens"] += r.output_tokens
+                cell["requests"] += r.requests
+        return out
+
+    def daily_by_model(self, node_id: str) -> dict[tuple[date, str], dict[str, Any]]:
+        return self._daily.get(node_id, {})
+
+    def daily_usd(self, node_id: str) -> dict[date, float]:
+        out: dict[date, float] = defaultdict(float)
+        for (day, _), cell in self.daily_by_model(node_id).items():
+            out[day] += cell["usd"]
+        return dict(sorted(out.items()))
+
+    def first_use(self, node_id: str) -> dict[str, date]:
+        out: dict[str, date] = {}
+        for (day, model), cell in self.daily_by_model(node_id).items():
+            if cell["requests"] or cell["input_tokens"] or cell["output_tokens"] or cell["usd"]:
+                m = normalise_model(model)
+                if m not in out or day < out[m]:
+                    out[m] = day
+        return dict(sorted(out.items()))
+
+    def last_usage_day(self, node_id: str) -> date | None:
+        days = [r.day for r in self.usage_rows(node_id)] or [r.day for r in self.usage_by_credential.get(node_id, [])]
+        return max(days) if days else None
+
+    def spend_usd(self, node_id: str, days: int | None = None) -> float:
+        start = None
+        if days is not None and self.as_of is not None:
+            start = self.as_of.date() - timedelta(days=days - 1)
+        total = 0.0
+        for r in self.usage_rows(node_id):
+            if start is None or r.day >= start:
+                total += self.row_usd(r) or 0.0
+        return round(total, 6)
+
+    # --- grants, exposures, budgets, claims ----------------------------------
+    def grant(self, node_id: str) -> GrantFact:
+        v = self.node(node_id)
+        props = v.properties if v else {}
+        scopes: list[str] = []
+        for key in ("scopes", "scope", "scopeId", "scope_id", "permissions"):
+            scopes.extend(_split_scopes(props.get(key)))
+        opens = []
+        for e in self.out_edges(node_id, K.GRANTS):
+            scopes.extend(_split_scopes(e.properties.get("scopes")))
+            opens.append(edge_dict(e))
+        client_id = props.get("client_id") or props.get("clientId")
+        client_node = None
+        texts = [str(x) for x in (v.name if v else None, props.get("client_name"), props.get("displayText"),
+                                  props.get("clientName"), props.get("app_name")) if x]
+        candidates = [e.dst for e in self.out_edges(node_id) if self.kind_of(e.dst) == NodeKind.OAuthClient.value]
+        candidates += [e.src for e in self.in_edges(node_id) if self.kind_of(e.src) in
+                       (NodeKind.OAuthClient.value, NodeKind.ServiceAccount.value)]
+        if client_id:
+            for c in self.graph.by_kind.get(NodeKind.OAuthClient.value, []):
+                if c.rsplit(":", 1)[-1] == str(client_id) or c.endswith(":" + str(client_id)):
+                    candidates.append(c)
+            for prefix in ("msgraph:service_principal:", "google:oauth_client:", "okta:app:", "github:app:"):
+                if self.node(prefix + str(client_id)) is not None:
+                    candidates.append(prefix + str(client_id))
+        if candidates:
+            client_node = sorted(set(candidates))[0]
+            cv = self.node(client_node)
+            if cv is not None:
+                texts += [str(x) for x in (cv.name, *(cv.properties.get(k) for k in (
+                    "displayName", "appDisplayName", "publisherName", "homepage", "homepageUrl",
+                    "publisherDomain", "verifiedPublisher", "website", "label", "url", "client_name",
+                    "replyUrls", "signInAudience"))) if x]
+        consented = sorted(e.src for e in self.in_edges(node_id, K.CONSENTED))
+        scopes = sorted(dict.fromkeys(scopes))
+        return GrantFact(id=node_id, scopes=scopes, client_id=str(client_id) if client_id else None,
+                         client_name=props.get("client_name") or props.get("displayText")
+                         or (self.node(client_node).name if client_node and self.node(client_node) else None),
+                         client_node=client_node, consented_by=consented, opens=opens, texts=texts)
+
+    def exposures(self, node_id: str) -> list[tuple[EdgeView, NodeView | None]]:
+        return [(e, self.node(e.dst)) for e in sorted(self.out_edges(node_id, K.EXPOSED_IN),
+                                                       key=lambda e: e.dst)]
+
+    def budgets_above(self, node_id: str) -> list[Budget]:
+        """Budget caps on the credential, the tools holding it, its project(s), the
+        teams those belong to, and the teams that own it (LiteLLM `max_budget`,
+        inventory `budget_usd_month`, a `budget_usd`/`hard_limit_usd` a source states)."""
+        out: list[Budget] = []
+        seen: set[str] = set()
+        todo = [node_id]
+        todo += [e.src for e in self.in_edges(node_id, K.HOLDS)
+                 if self.kind_of(e.src) == NodeKind.AITool.value]
+        todo += [o for o in self.owners(node_id) if self.kind_of(o) == NodeKind.Team.value]
+        depth = {n: 0 for n in todo}
+        while todo:
+            n = todo.pop(0)
+            if n in seen:
+                continue
+            seen.add(n)
+            v = self.node(n)
+            if v is not None:
+                out.extend(_budgets_of(v))
+            if depth[n] < 3:
+                for e in self.out_edges(n, K.MEMBER_OF):
+                    if self.kind_of(e.dst) in (NodeKind.Project.value, NodeKind.Team.value) and e.dst not in depth:
+                        depth[e.dst] = depth[n] + 1
+                        todo.append(e.dst)
+        return sorted(out, key=lambda b: (b.node_id, b.field))
+
+    def is_approved_tool(self, node_id: str) -> bool:
+        v = self.node(node_id)
+        return (v is not None and v.kind == NodeKind.AITool.value and v.active
+                and v.properties.get("approved") is True)
+
+    def claims(self, node_id: str) -> list[str]:
+        """Approved inventory tools that claim a node: they hold it (a credential, an
+        OAuth client, a grant) or hold a credential in it (a project or workspace)."""
+        tools = {e.src for e in self.in_edges(node_id, K.HOLDS) if self.is_approved_tool(e.src)}
+        if self.kind_of(node_id) == NodeKind.Project.value:
+            for e in self.in_edges(node_id, K.MEMBER_OF):
+                tools.update(t for t in self.claims(e.src) if self.kind_of(e.src) == NodeKind.Credential.value)
+        return sorted(tools)
+
+    def projects_of(self, node_id: str) -> list[str]:
+        return sorted(e.dst for e in self.out_edges(node_id, K.MEMBER_OF)
+                      if self.kind_of(e.dst) == NodeKind.Project.value)
+
+    # --- reach -----------------------------------------------------------------
+    def reach(self, node_id: str, max_depth: int = 8):
+        key = f"{node_id}@{max_depth}"
+        if key not in self._reach:
+            self._reach[key] = self.engine.store.blast_radius(node_id, max_depth)
+        return self._reach[key]
+
+    def reaches_sensitivity(self, node_id: str) -> tuple[str, list[str]]:
+        """The most sensitive data-source level its blast radius reaches, and those sources."""
+        best = "none"
+        where: list[str] = []
+        for r in self.reach(node_id):
+            v = self.node(r.node_id)
+            if v is None or v.kind != NodeKind.DataSource.value:
+                continue
+            level = str(v.properties.get("sensitivity") or "internal").lower()
+            if level not in SENSITIVITY_ORDER:
+                continue
+            if SENSITIVITY_ORDER.index(level) > SENSITIVITY_ORDER.index(best):
+                best, where = level, [r.node_id]
+            elif level == best:
+                where.append(r.node_id)
+        return best, sorted(where)
+
+
+def _num(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _budgets_of(v: NodeView) -> list[Budget]:
+    p = v.properties
+    out = []
+    month = _num(p.get("budget_usd_month"))
+    if month is not None:
+        out.append(Budget(v.id, "budget_usd_month", month, "month"))
+    maxb = _num(p.get("max_budget"))
+    if maxb is not None:
+        out.append(Budget(v.id, "max_budget", maxb, str(p.get("budget_duration") or "total"),
+                          spent=_num(p.get("spend")), resets_at=p.get("budget_reset_at")))
+    for key in ("budget_usd", "hard_limit_usd"):
+        val = _num(p.get(key))
+        if val is not None:
+            out.append(Budget(v.id, key, val, "month"))
+    return out
+
+
+def timestamp(props: dict[str, Any], key: str) -> datetime | None:
+    return parse_ts(props.get(key))

@@ -1,0 +1,182 @@
+"""What the AI-provider ingesters (OpenAI, Anthropic, LiteLLM, Bedrock) share: key
+hints split for leak matching, timestamps normalised, accounts linked to people, and
+usage summed to one row per day x credential x model."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterable
+
+from engine.derive import iso, parse_ts
+from engine.ids import looks_like_email, person_id
+from engine.model import Edge, EdgeKind, Node, NodeKind, Records, UsageRow
+
+from .errors import IngestError
+
+# Vendor statuses under which a credential or account still works.
+ACTIVE_STATUSES = {"active", "enabled", "valid"}
+# Hints are shown as `<prefix>...<tail>`; vendors use an ellipsis or stars between.
+_HINT_GAPS = ("...", "\u2026", "****", "***")
+
+
+def ts(value: Any) -> str | None:
+    """Any vendor timestamp (ISO string, unix seconds) as ISO 8601 UTC, else None."""
+    return iso(parse_ts(value))
+
+
+def day_of(value: Any, path: Path, where: str) -> date:
+    dt = parse_ts(value)
+    if dt is None:
+        raise IngestError(path, f"{where}: {value!r} is not a timestamp")
+    return dt.date()
+
+
+def split_hint(hint: Any) -> dict[str, str]:
+    """`sk-ant-api03-R2D...Xk9Q` -> hint, prefix `sk-ant-api03-R2D`, last4 `Xk9Q`."""
+    if not isinstance(hint, str) or not hint:
+        return {}
+    out = {"hint": hint}
+    for gap in _HINT_GAPS:
+        if gap in hint:
+            head, _, tail = hint.partition(gap)
+            tail = tail.strip("*.\u2026")
+            if head:
+                out["prefix"] = head
+            if tail:
+                out["last4"] = tail[-4:]
+            break
+    return out
+
+
+def status_active(status: Any) -> bool | None:
+    if status is None or status == "":
+        return None
+    return str(status).strip().lower() in ACTIVE_STATUSES
+
+
+def as_int(value: Any, path: Path, where: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        raise IngestError(path, f"{where}: expected a number, got {value!r}")
+    if isinstance(value, (int, float)):
+        return int(value)
+    try:
+        return int(float(str(value)))
+    except ValueError:
+        raise IngestError(path, f"{where}: expected a number, got {value!r}") from None
+
+
+def as_float(value: Any, path: Path, where: str) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise IngestError(path, f"{where}: expected a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise IngestError(path, f"{where}: expected a number, got {value!r}") from None
+
+
+def require_dict(item: Any, path: Path, where: str) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise IngestError(path, f"{where}: expected an object, got {type(item).__name__}")
+    return item
+
+
+def clean(props: dict[str, Any]) -> dict[str, Any]:
+    """Drop nulls so later sources' facts are not overwritten by a vendor's silence."""
+    return {k: v for k, v in props.items() if v is not None}
+
+
+class Graph:
+    """Builds one source's nodes and edges, linking accounts with an email to people."""
+
+    def __init__(self, rec: Records):
+        self.rec = rec
+        self._people: set[str] = set()
+        self._edges: set[tuple[str, str, str]] = set()
+
+    def node(self, node_id: str, kind: NodeKind, name: str | None = None,
+             active: bool | None = None, **props: Any) -> str:
+        self.rec.nodes.append(Node(id=node_id, kind=kind, name=name, active=active,
+                                   properties=clean(props)))
+        return node_id
+
+    def edge(self, src: str, dst: str, kind: EdgeKind, **props: Any) -> None:
+        key = (src, kind.value, dst)
+        if key in self._edges and not props:
+            return
+        self._edges.add(key)
+        self.rec.edges.append(Edge(src=src, dst=dst, kind=kind, properties=clean(props)))
+
+    def account(self, node_id: str, email: Any, name: str | None = None,
+                active: bool | None = None, **props: Any) -> str:
+        """An account node; with an email, also its Person and HAS_ACCOUNT."""
+        email_ok = looks_like_email(email)
+        self.node(node_id, NodeKind.Account, name=name, active=active,
+                  email=email.strip().lower() if email_ok else email, **props)
+        if email_ok:
+            pid = person_id(email)
+            if pid not in self._people:
+                self._people.add(pid)
+                self.rec.nodes.append(Node(id=pid, kind=NodeKind.Person,
+                                           properties={"email": pid[len("person:"):]}))
+            self.edge(pid, node_id, EdgeKind.HAS_ACCOUNT)
+        return node_id
+
+
+class UsageSum:
+    """Sums vendor rows into one UsageRow per (day, credential, project, account, model)."""
+
+    INT_FIELDS = ("input_tokens", "output_tokens", "cached_input_tokens", "requests")
+
+    def __init__(self, source: str):
+        self.source = source
+        self.rows: dict[tuple, dict[str, Any]] = {}
+
+    def add(self, day: date, model: str, credential_id: str | None, project_id: str | None,
+            account_id: str | None, *, input_tokens: int = 0, output_tokens: int = 0,
+            cached_input_tokens: int = 0, requests: int = 0, vendor_usd: float | None = None,
+            extra: dict[str, int | float] | None = None) -> None:
+        key = (day, credential_id, project_id, account_id, model)
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = {"input_tokens": 0, "output_tokens": 0,
+                                    "cached_input_tokens": 0, "requests": 0,
+                                    "vendor_usd": None, "extra": {}}
+        row["input_tokens"] += input_tokens
+        row["output_tokens"] += output_tokens
+        row["cached_input_tokens"] += cached_input_tokens
+        row["requests"] += requests
+        if vendor_usd is not None:
+            row["vendor_usd"] = (row["vendor_usd"] or 0.0) + vendor_usd
+        for k, v in (extra or {}).items():
+            row["extra"][k] = row["extra"].get(k, 0) + v
+
+    def usage_rows(self) -> list[UsageRow]:
+        out = []
+        for (day, cred, proj, acct, model), r in sorted(
+                self.rows.items(), key=lambda kv: tuple("" if x is None else str(x) for x in kv[0])):
+            props = {"vendor": self.source, **r["extra"]}
+            out.append(UsageRow(day=day, model=model, credential_id=cred, project_id=proj,
+                                account_id=acct, input_tokens=r["input_tokens"],
+                                output_tokens=r["output_tokens"],
+                                cached_input_tokens=r["cached_input_tokens"],
+                                requests=r["requests"], vendor_usd=r["vendor_usd"],
+                                properties=props))
+        return out
+
+
+def unknown_key_warnings(source: str, used: Iterable[str | None], listed: set[str],
+                         what: str = "key") -> list[str]:
+    """A usage row for a key the listing never named is kept; say so once per key."""
+    missing = sorted({u for u in used if u and u not in listed})
+    return [f"{source}: usage for {what} {m} which no listing names (row kept)" for m in missing]
+
+
+def selected(files: Iterable[Path], only: set[Path] | None) -> list[Path]:
+    files = sorted(set(files))
+    if only is None:
+        return files
+    return [f for f in files if f.resolve() in only]
