@@ -1,31 +1,253 @@
-"""The FastAPI app serving the GraphQL schema at /graphql (GraphiQL in a browser)."""
+"""The FastAPI app: GraphQL at /graphql (GraphiQL in a browser), /healthz, /readyz.
+
+Per request on /graphql: body size cap -> bearer token (once the store has any
+token) -> JSON -> api.execute.run in a bounded worker pool with a deadline.
+HTTP statuses: 401 no or bad token, 403 wrong role, 413 body too large, 400 a
+request that is not GraphQL-over-HTTP JSON; everything else is 200 with GraphQL
+`errors` whose `extensions.code` says what went wrong (see api.errors).
+Every request is written to the `burnpath.access` logger as one JSON line.
+"""
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import sys
+import time
+from contextlib import asynccontextmanager
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Optional, TextIO
+
 from fastapi import FastAPI, Request
-from strawberry.fastapi import GraphQLRouter
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
 
 from engine.service import Engine
 
-from .schema import schema as default_schema
+from .auth import TokenRecord, TokenStore, is_loopback
+from .errors import (BAD_INPUT, FORBIDDEN, INTERNAL, LIMIT_EXCEEDED, UNAUTHENTICATED, error_body, log)
+from .execute import Outcome, operation_type_of, run
+from .limits import Limits
+
+ACCESS_LOGGER = "burnpath.access"
 
 
-def create_app(engine: Engine, schema=None, graphiql: bool = True) -> FastAPI:
-    app = FastAPI(title="burnpath", description="Identity risk graph for AI tools")
+class _JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(record.msg, separators=(",", ":"), default=str)
 
-    async def context(request: Request) -> dict:
-        return {"engine": engine, "request": request}
 
-    router = GraphQLRouter(schema or default_schema, context_getter=context,
-                           graphql_ide="graphiql" if graphiql else None)
-    app.include_router(router, prefix="/graphql")
+def access_logger(stream: Optional[TextIO] = None) -> logging.Logger:
+    """The JSON-lines access log; `stream` (default stderr) replaces its handler."""
+    logger = logging.getLogger(ACCESS_LOGGER)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    if stream is not None or not logger.handlers:
+        for h in list(logger.handlers):
+            logger.removeHandler(h)
+        handler = logging.StreamHandler(stream or sys.stderr)
+        handler.setFormatter(_JsonLines())
+        logger.addHandler(handler)
+    return logger
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, cap: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json(body: dict, status: int = 200, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection: bool = True,
+               limits: Optional[Limits] = None, access_log: Optional[TextIO] = None) -> FastAPI:
+    limits = limits or Limits()
+    tokens = TokenStore(engine.store)
+    pool = ThreadPoolExecutor(max_workers=limits.workers, thread_name_prefix="graphql")
+    logger = access_logger(access_log)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="burnpath", description="Identity risk graph for AI tools",
+                  docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.pool = pool
+
+    @app.middleware("http")
+    async def access(request: Request, call_next):
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            state = request.state
+            entry = {
+                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "method": request.method, "path": request.url.path, "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "client": request.client.host if request.client else None,
+                "operation": getattr(state, "operation_name", None),
+                "operation_type": getattr(state, "operation_type", None),
+                "role": getattr(state, "role", None),
+                "token_id": getattr(state, "token_id", None),
+                "error_codes": getattr(state, "error_codes", None) or None,
+            }
+            logger.info(entry)
+
+    def authenticate(request: Request) -> tuple[Optional[TokenRecord], Optional[Response]]:
+        """(token, None) when the request may go on, else (None, the 401 response)."""
+        header = request.headers.get("authorization", "")
+        scheme, _, raw = header.partition(" ")
+        try:
+            have_tokens = tokens.any()
+        except Exception:  # noqa: BLE001 - the store itself failed: not the caller's fault
+            log.exception("reading API tokens failed")
+            return None, _json(error_body("the server cannot check tokens right now", INTERNAL), 503)
+        if not have_tokens:
+            # Open mode exists for local use only (serve refuses other bind addresses).
+            client = request.client.host if request.client else None
+            if is_loopback(client):
+                return None, None
+            return None, _unauthenticated("this server has no API tokens and answers loopback only")
+        if not header:
+            return None, _unauthenticated("send an API token: Authorization: Bearer <token>")
+        if scheme.lower() != "bearer" or not raw.strip():
+            return None, _unauthenticated("the Authorization header must be `Bearer <token>`")
+        rec = tokens.verify(raw)
+        if rec is None:
+            return None, _unauthenticated("the API token is not valid (unknown, malformed or revoked)")
+        return rec, None
+
+    def _unauthenticated(message: str) -> JSONResponse:
+        return _json(error_body(message, UNAUTHENTICATED), 401,
+                     headers={"WWW-Authenticate": 'Bearer realm="burnpath"'})
+
+    async def execute(request: Request, document: Any, variables: Any, operation_name: Any,
+                      rec: Optional[TokenRecord], queries_only: bool = False) -> Response:
+        role = rec.role if rec else "admin"
+        request.state.role = role
+        request.state.token_id = rec.id if rec else None
+        if isinstance(operation_name, str):
+            request.state.operation_name = operation_name
+        # A mutation (ingest) may legitimately run long; pick its budget up front.
+        is_mutation = isinstance(document, str) and operation_type_of(document, operation_name) == "mutation"
+        if queries_only and is_mutation:
+            request.state.error_codes = [BAD_INPUT]
+            return _json(error_body("mutations must be sent with POST", BAD_INPUT), 405,
+                         headers={"Allow": "POST"})
+        budget = limits.mutation_timeout_seconds if is_mutation else limits.timeout_seconds
+        deadline = time.monotonic() + budget
+
+        def work() -> Outcome:
+            outcome = run(engine, document, variables, operation_name, role=role,
+                          token_id=request.state.token_id, limits=limits, introspection=introspection,
+                          deadline=deadline, mask=True, request=None, schema=schema,
+                          queries_only=queries_only)
+            return outcome
+
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(pool, work)
+        try:
+            outcome = await asyncio.wait_for(asyncio.shield(future), timeout=budget)
+        except asyncio.TimeoutError:
+            # The worker stops at its next field (api.context.Deadline); answer now.
+            request.state.error_codes = [LIMIT_EXCEEDED]
+            body = error_body(f"the request exceeded the {budget:g} s time limit", LIMIT_EXCEEDED)
+            body["errors"][0]["extensions"]["limit"] = "timeout_seconds"
+            return _json(body)
+        request.state.operation_name = outcome.operation_name
+        request.state.operation_type = outcome.operation_type
+        request.state.error_codes = outcome.codes
+        return _json(outcome.response, 403 if outcome.forbidden else 200)
+
+    @app.post("/graphql")
+    async def graphql_post(request: Request) -> Response:
+        try:
+            raw = await _read_body(request, limits.max_body_bytes)
+        except BodyTooLarge:
+            request.state.error_codes = [LIMIT_EXCEEDED]
+            return _json(error_body(f"request body exceeds the limit of {limits.max_body_bytes} bytes",
+                                    LIMIT_EXCEEDED), 413)
+        rec, refusal = authenticate(request)
+        if refusal is not None:
+            request.state.error_codes = [UNAUTHENTICATED]
+            return refusal
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype not in ("application/json", "application/graphql-response+json", ""):
+            request.state.error_codes = [BAD_INPUT]
+            return _json(error_body("send the request as application/json", BAD_INPUT), 415)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            request.state.error_codes = [BAD_INPUT]
+            return _json(error_body("the request body is not valid JSON", BAD_INPUT), 400)
+        if not isinstance(body, dict):
+            request.state.error_codes = [BAD_INPUT]
+            return _json(error_body("the request body must be a JSON object with a `query`", BAD_INPUT), 400)
+        return await execute(request, body.get("query"), body.get("variables"), body.get("operationName"), rec)
+
+    @app.get("/graphql")
+    async def graphql_get(request: Request) -> Response:
+        params = request.query_params
+        if "query" not in params:
+            if graphiql and "text/html" in request.headers.get("accept", ""):
+                return HTMLResponse(get_graphql_ide_html("graphiql"))
+            request.state.error_codes = [BAD_INPUT]
+            return _json(error_body("POST a GraphQL request as JSON (or GET with ?query=)", BAD_INPUT), 400)
+        rec, refusal = authenticate(request)
+        if refusal is not None:
+            request.state.error_codes = [UNAUTHENTICATED]
+            return refusal
+        variables = params.get("variables")
+        if variables is not None:
+            try:
+                variables = json.loads(variables)
+            except ValueError:
+                request.state.error_codes = [BAD_INPUT]
+                return _json(error_body("the variables parameter is not valid JSON", BAD_INPUT), 400)
+        return await execute(request, params.get("query"), variables, params.get("operationName"), rec,
+                             queries_only=True)
 
     @app.get("/healthz")
     def healthz() -> dict:
+        """Liveness: the process answers."""
         return {"status": "ok"}
 
     @app.get("/readyz")
-    def readyz() -> dict:
-        engine.graph()
-        return {"status": "ready", "generation": engine.store.generation()}
+    async def readyz() -> Response:
+        """Readiness: the store answers and its graph is loaded for the current data."""
+        def check() -> dict:
+            generation = engine.store.generation()
+            graph = engine.graph()
+            return {"status": "ready", "generation": generation, "nodes": len(graph)}
+
+        loop = asyncio.get_running_loop()
+        try:
+            body = await asyncio.wait_for(asyncio.shield(loop.run_in_executor(pool, check)),
+                                          timeout=limits.timeout_seconds)
+        except asyncio.TimeoutError:
+            return _json({"status": "loading", "reason": "the graph is still loading"}, 503)
+        except Exception as exc:  # noqa: BLE001 - any store failure means not ready
+            log.error("readiness check failed: %r", exc)
+            return _json({"status": "unavailable", "reason": "the store cannot be read; see the server log"},
+                         503)
+        return _json(body)
 
     return app

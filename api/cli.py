@@ -23,8 +23,14 @@ def _as_of(text: str | None) -> datetime | None:
 def _engine(args):
     from engine.service import Engine
     from engine.store import StoreError
+    from engine.rules import RuleError, load_rules
+    rule_dirs = getattr(args, "rules", None) or []
     try:
-        return Engine.open(args.db, as_of=_as_of(getattr(args, "as_of", None)))
+        load_rules(rule_dirs)   # a bad rule file stops here, naming the file and the problem
+    except RuleError as exc:
+        raise SystemExit(f"burnpath: rules: {exc}") from exc
+    try:
+        return Engine.open(args.db, as_of=_as_of(getattr(args, "as_of", None)), rule_dirs=rule_dirs)
     except StoreError as exc:
         raise SystemExit(f"burnpath: {exc}") from exc
 
@@ -91,8 +97,18 @@ def cmd_query(args) -> int:
 def cmd_serve(args) -> int:
     from .serve import serve
     engine = _engine(args)
+    from .limits import Limits
+    try:
+        limits = Limits.from_args(args)
+    except ValueError as exc:
+        raise SystemExit(f"burnpath serve: {exc}") from exc
     return serve(engine, args.host, args.port, graphiql=not args.no_graphiql,
-                 introspection=not args.no_introspection)
+                 introspection=not args.no_introspection, limits=limits)
+
+
+def cmd_schema(args) -> int:
+    from .export_schema import run_export
+    return run_export(args)
 
 
 def cmd_demo(args) -> int:
@@ -176,7 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--no-graphiql", action="store_true")
     sp.add_argument("--no-introspection", action="store_true")
+    from .limits import add_limit_flags
+    add_limit_flags(sp)
     sp.set_defaults(func=cmd_serve)
+
+    sp = sub.add_parser("schema", help="print the GraphQL SDL (or --check it against api/schema.graphql)")
+    sp.add_argument("--out", default=None, help="write to this file instead of stdout")
+    sp.add_argument("--check", action="store_true", help="exit 1 when api/schema.graphql is out of date")
+    sp.set_defaults(func=cmd_schema)
 
     sp = sub.add_parser("demo", help="load the bundled demo org into a fresh db and serve it")
     sp.add_argument("--db", default=None, help="where to create the demo db (default ./burnpath-demo.db)")
@@ -191,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--base-url", default=None, help="override the vendor API base URL")
     sp.add_argument("--org", default=None, help="organisation (GitHub org, Okta domain...)")
     sp.add_argument("--max-retries", type=int, default=5)
+    sp.add_argument("--since", default=None, help="first day of usage/cost reports (YYYY-MM-DD; default 30 days ago)")
+    sp.add_argument("--until", default=None, help="last day of usage/cost reports (YYYY-MM-DD; default today)")
     sp.set_defaults(func=cmd_collect)
 
     sp = with_db(sub.add_parser("findings", help="evaluate the rules and print findings"))

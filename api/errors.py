@@ -51,8 +51,9 @@ def code_of(err: GraphQLError) -> str:
         code = (orig.extensions or {}).get("code")
         if code in CODES:
             return code
-    if orig is None:
-        # Raised by graphql-core itself: syntax, validation, variable coercion.
+    if orig is None or isinstance(orig, GraphQLError):
+        # graphql-core's own (syntax, validation, variable and scalar coercion), or a
+        # resolver's deliberate message without a code: the request's fault.
         return BAD_INPUT
     return INTERNAL
 

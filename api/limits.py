@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from graphql import (FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLList,
@@ -51,6 +51,11 @@ class Limits:
                 values[f.name] = _parse(f.name, raw, f"${ENV_NAMES[f.name]}")
         values.update({k: v for k, v in overrides.items() if v is not None})
         limits = cls(**values)
+        if limits.default_page_size > limits.max_page_size:
+            # A lowered cap lowers the default with it, unless that was set too.
+            if "default_page_size" in values:
+                raise ValueError("default-page-size exceeds max-page-size")
+            limits = replace(limits, default_page_size=limits.max_page_size)
         limits.validate()
         return limits
 
@@ -62,8 +67,6 @@ class Limits:
         for f in fields(self):
             if getattr(self, f.name) <= 0:
                 raise ValueError(f"{f.name.replace('_', '-')} must be above 0")
-        if self.default_page_size > self.max_page_size:
-            raise ValueError("default-page-size exceeds max-page-size")
 
 
 ENV_NAMES = {f.name: "BURNPATH_" + f.name.upper() for f in fields(Limits)}

@@ -1,14 +1,21 @@
 """The GraphQL schema (contract names from DESIGN.md). Resolvers are thin: each calls
-one engine method and maps its dataclasses onto these types."""
+one engine method and maps its dataclasses onto these types.
+
+Conventions: every type and field is described; lists that grow with the org have a
+Relay-style connection (`first`/`after`, `edges{cursor node}`, `nodes`, `totalCount`,
+`pageInfo`); enums on output fields; `DateTime`/`Date` scalars. Arguments the
+contract types as `String` stay `String`. The SDL is checked in as
+api/schema.graphql (`burnpath schema`); tests fail when the two drift.
+"""
 from __future__ import annotations
 
 import base64
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional, Sequence, TypeVar
 
 import strawberry
-from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -17,16 +24,18 @@ from engine.service import BlastRadiusResult, Engine
 from engine.store.base import NodeView, Reach as _Reach
 from engine.traversal import NodeNotFound
 
-MAX_PAGE = 500
-DEFAULT_PAGE = 50
+from .context import Deadline, context_of, engine_of, limits_of
+from .errors import BAD_INPUT, LIMIT_EXCEEDED, NOT_FOUND, error
+from .limits import Limits
+from .redact import redact, redact_text
+from .mutations import ApiToken, Mutation, api_tokens
+from . import spend_fields
 
+# Defaults; the limits in force for a request come from its context (api.limits).
+MAX_PAGE = Limits.max_page_size
+DEFAULT_PAGE = Limits.default_page_size
 
-def error(message: str, code: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code})
-
-
-def engine_of(info: Info) -> Engine:
-    return info.context["engine"]
+__all__ = ["schema", "build_schema", "Query", "error", "engine_of", "page_size", "node_of"]
 
 
 def encode_cursor(value: str) -> str:
@@ -35,59 +44,75 @@ def encode_cursor(value: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
+        value = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
     except Exception as exc:  # noqa: BLE001 - any malformed cursor is the caller's error
-        raise error(f"invalid cursor {cursor!r}", "BAD_INPUT") from exc
+        raise error(f"invalid cursor {cursor!r}", BAD_INPUT) from exc
+    if not value or encode_cursor(value) != cursor:
+        raise error(f"invalid cursor {cursor!r}", BAD_INPUT)
+    return value
 
 
-def page_size(first: Optional[int]) -> int:
+def page_size(first: Optional[int], info: Optional[Info] = None) -> int:
+    limits = limits_of(info) if info is not None else Limits()
     if first is None:
-        return DEFAULT_PAGE
+        return limits.default_page_size
     if first < 0:
-        raise error("first must be 0 or more", "BAD_INPUT")
-    limit = engine_of_limits().get("max_page_size", MAX_PAGE)
-    if first > limit:
-        raise error(f"first={first} exceeds the page size cap of {limit}", "LIMIT_EXCEEDED")
+        raise error("first must be 0 or more", BAD_INPUT)
+    if first > limits.max_page_size:
+        raise error(f"first={first} exceeds the page size cap of {limits.max_page_size}",
+                    LIMIT_EXCEEDED, limit="max_page_size", value=first, maximum=limits.max_page_size)
     return first
 
 
-_LIMITS: dict = {}
+def traversal_depth(max_depth: int, info: Optional[Info] = None) -> int:
+    cap = (limits_of(info) if info is not None else Limits()).max_traversal_depth
+    if max_depth < 0:
+        raise error("maxDepth must be 0 or more", BAD_INPUT)
+    if max_depth > cap:
+        raise error(f"maxDepth={max_depth} exceeds the cap of {cap}", LIMIT_EXCEEDED,
+                    limit="max_traversal_depth", value=max_depth, maximum=cap)
+    return max_depth
 
 
-def engine_of_limits() -> dict:
-    return _LIMITS
+def _ts(value) -> Optional[datetime]:
+    from engine.derive import parse_ts
+    return parse_ts(value)
 
+
+# --- enums -----------------------------------------------------------------------
 
 NodeKindEnum = strawberry.enum(_NodeKind, name="NodeKind", description="Kinds of node in the graph.")
 
 
 @strawberry.enum(description="Access an attacker holding the source gains on a node.")
 class AccessLevel(Enum):
-    read = "read"
-    write = "write"
-    admin = "admin"
+    read = strawberry.enum_value("read", description="Can read it.")
+    write = strawberry.enum_value("write", description="Can change it.")
+    admin = strawberry.enum_value("admin", description="Full control, including over its access.")
 
 
 @strawberry.enum(description="Finding severity.")
 class Severity(Enum):
-    critical = "critical"
-    high = "high"
-    medium = "medium"
-    low = "low"
+    critical = strawberry.enum_value("critical", description="Act now: live exposure or active abuse.")
+    high = strawberry.enum_value("high", description="Act this week.")
+    medium = strawberry.enum_value("medium", description="Plan a fix.")
+    low = strawberry.enum_value("low", description="Hygiene.")
 
+
+# --- nodes -----------------------------------------------------------------------
 
 @strawberry.type(description="One reason in a risk score, with the points it adds.")
 class RiskFactor:
-    reason: str
-    weight: float
-    detail: Optional[JSON] = None
+    reason: str = strawberry.field(description="Why points were added (a rule or graph fact).")
+    weight: float = strawberry.field(description="Points this reason adds to the score.")
+    detail: Optional[JSON] = strawberry.field(default=None, description="Facts behind the reason.")
 
 
 @strawberry.type(description="An explainable 0-100 risk score.")
 class Risk:
-    score: float
-    reasons: list[str]
-    factors: list[RiskFactor]
+    score: float = strawberry.field(description="0 (no known risk) to 100.")
+    reasons: list[str] = strawberry.field(description="Each factor as text, with its points.")
+    factors: list[RiskFactor] = strawberry.field(description="The factors the score sums.")
 
 
 @strawberry.type(description="A node: a person, account, team, project, key, grant, tool, app or data source.")
@@ -102,26 +127,39 @@ class Node:
     def kind(self) -> NodeKindEnum:
         return _NodeKind(self.view.kind)
 
-    @strawberry.field
+    @strawberry.field(description="Display name, when a source states one.")
     def name(self) -> Optional[str]:
-        return self.view.name
+        return redact_text(self.view.name) if self.view.name else None
 
     @strawberry.field(description="False when the vendor says inactive, it expired, its project is archived, "
                                   "it was removed, or (people) no identity provider account is active.")
     def active(self) -> bool:
         return self.view.active
 
-    @strawberry.field(description="Every property the sources state (no secret values).")
+    @strawberry.field(description="Every property the sources state (no secret values: only ids, "
+                                  "redacted values, hints and hashes).")
     def properties(self) -> JSON:
-        return self.view.properties
+        return redact(self.view.properties)
 
     @strawberry.field(description="Sources that state this node.")
     def sources(self) -> list[str]:
         return self.view.sources
 
     @strawberry.field(description="When the last source stating it re-synced without it.")
-    def removed_at(self) -> Optional[str]:
-        return self.view.removed_at
+    def removed_at(self) -> Optional[datetime]:
+        return _ts(self.view.removed_at)
+
+    @strawberry.field(description="`properties.created_at` as a DateTime, when stated.")
+    def created_at(self) -> Optional[datetime]:
+        return _ts(self.view.properties.get("created_at"))
+
+    @strawberry.field(description="`properties.last_used_at` as a DateTime, when stated.")
+    def last_used_at(self) -> Optional[datetime]:
+        return _ts(self.view.properties.get("last_used_at"))
+
+    @strawberry.field(description="`properties.expires_at` as a DateTime, when stated.")
+    def expires_at(self) -> Optional[datetime]:
+        return _ts(self.view.properties.get("expires_at"))
 
     @strawberry.field(description="Resolved owners: direct, else through service account, project or team.")
     def owners(self, info: Info) -> list["Node"]:
@@ -131,15 +169,15 @@ class Node:
     def risk(self, info: Info) -> Risk:
         from engine.risk import risk_of
         score = risk_of(engine_of(info), self.view.id)
-        return Risk(score=score.score, reasons=[f"{f.reason} (+{f.weight:g})" for f in score.factors],
-                    factors=[RiskFactor(reason=f.reason, weight=f.weight, detail=f.detail)
+        return Risk(score=score.score, reasons=[redact_text(f"{f.reason} (+{f.weight:g})") for f in score.factors],
+                    factors=[RiskFactor(reason=redact_text(f.reason), weight=f.weight, detail=redact(f.detail))
                              for f in score.factors])
 
 
 def node_of(engine: Engine, node_id: str) -> Node:
     view = engine.node(node_id)
     if view is None:
-        raise error(f"no node with id {node_id!r}", "NOT_FOUND")
+        raise error(f"no node with id {node_id!r}", NOT_FOUND)
     return Node(view=view)
 
 
@@ -169,34 +207,130 @@ class Reach:
         return self.r.edge_kinds
 
     # The reached node's own fields, so a list of reaches reads like a list of nodes.
-    @strawberry.field
+    @strawberry.field(description="The reached node's id (same as `node.id`).")
     def id(self) -> strawberry.ID:
         return strawberry.ID(self.view.id)
 
-    @strawberry.field
+    @strawberry.field(description="The reached node's kind (same as `node.kind`).")
     def kind(self) -> NodeKindEnum:
         return _NodeKind(self.view.kind)
 
-    @strawberry.field
+    @strawberry.field(description="The reached node's name (same as `node.name`).")
     def name(self) -> Optional[str]:
-        return self.view.name
+        return redact_text(self.view.name) if self.view.name else None
 
-    @strawberry.field
+    @strawberry.field(description="Whether the reached node is active (same as `node.active`).")
     def active(self) -> bool:
         return self.view.active
 
-    @strawberry.field
+    @strawberry.field(description="The reached node's properties (same as `node.properties`).")
     def properties(self) -> JSON:
-        return self.view.properties
+        return redact(self.view.properties)
 
 
-def reaches(engine: Engine, rs: list[_Reach]) -> list[Reach]:
+def reaches(engine: Engine, rs: Sequence[_Reach], kind: Optional[str] = None,
+            info: Optional[Info] = None) -> list[Reach]:
+    ctx = context_of(info) if info is not None else None
     out = []
-    for r in rs:
+    for i, r in enumerate(rs):
+        if ctx is not None and i % 512 == 0:
+            ctx.check_deadline()
         v = engine.node(r.node_id)
-        if v is not None:
+        if v is not None and (kind is None or v.kind == kind):
             out.append(Reach(r=r, view=v))
     return out
+
+
+# --- connections -----------------------------------------------------------------
+
+@strawberry.type(description="Where a page sits in its list (Relay cursor connections).")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Items precede this page.")
+    start_cursor: Optional[str] = strawberry.field(description="Cursor of the first item on the page.")
+    end_cursor: Optional[str] = strawberry.field(description="Cursor of the last item; pass as `after` for the next page.")
+
+
+@strawberry.type(description="A node with its cursor.")
+class NodeEdge:
+    cursor: str = strawberry.field(description="Opaque position; pass as `after`.")
+    node: Node = strawberry.field(description="The node.")
+
+
+@strawberry.type(description="A page of nodes, ordered by id.")
+class NodeConnection:
+    nodes: list[Node] = strawberry.field(description="The nodes on this page.")
+    edges: list[NodeEdge] = strawberry.field(description="The nodes on this page with their cursors.")
+    total_count: int = strawberry.field(description="Nodes in the whole list, all pages.")
+    page_info: PageInfo = strawberry.field(description="Where this page sits.")
+
+
+@strawberry.type(description="A reach with its cursor.")
+class ReachEdge:
+    cursor: str = strawberry.field(description="Opaque position; pass as `after`.")
+    node: Reach = strawberry.field(description="The reach.")
+
+
+@strawberry.type(description="A page of reaches, ordered by depth then node id.")
+class ReachConnection:
+    nodes: list[Reach] = strawberry.field(description="The reaches on this page.")
+    edges: list[ReachEdge] = strawberry.field(description="The reaches on this page with their cursors.")
+    total_count: int = strawberry.field(description="Reaches in the whole list, all pages.")
+    page_info: PageInfo = strawberry.field(description="Where this page sits.")
+
+
+T = TypeVar("T")
+
+
+def list_cursor(index: int, item_id: str) -> str:
+    """Cursor into an in-memory result list: the position makes the next page O(1),
+    the id checks it still points where it did (else the id is searched for)."""
+    return encode_cursor(f"{index}:{item_id}")
+
+
+def _window(items: Sequence[T], key: Callable[[T], str], first: Optional[int], after: Optional[str],
+            info: Optional[Info]) -> tuple[list[T], int, int]:
+    """(page, start index, limit) of an in-memory list for a `first`/`after` request."""
+    limit = page_size(first, info)
+    start = 0
+    if after:
+        index, sep, wanted = decode_cursor(after).partition(":")
+        if not sep or not index.isdigit():
+            raise error(f"invalid cursor {after!r}", BAD_INPUT)
+        pos = int(index)
+        if pos < len(items) and key(items[pos]) == wanted:
+            start = pos + 1
+        else:
+            start = next((i + 1 for i, item in enumerate(items) if key(item) == wanted), -1)
+            if start < 0:
+                raise error(f"cursor {after!r} is not in this result", BAD_INPUT)
+    return list(items[start:start + limit]), start, limit
+
+
+def _page_info(start: int, count: int, total: int, cursors: list[str]) -> PageInfo:
+    return PageInfo(has_next_page=start + count < total, has_previous_page=start > 0,
+                    start_cursor=cursors[0] if cursors else None,
+                    end_cursor=cursors[-1] if cursors else None)
+
+
+def reach_connection(engine: Engine, rs: Sequence[_Reach], kind: Optional[str], first: Optional[int],
+                     after: Optional[str], info: Info) -> ReachConnection:
+    if kind is not None:
+        _check_kind(kind)
+        rs = [r for r in rs if (v := engine.node(r.node_id)) is not None and v.kind == kind]
+    page, start, _ = _window(rs, lambda r: r.node_id, first, after, info)
+    edges = []
+    for i, r in enumerate(page):
+        view = engine.node(r.node_id)
+        if view is not None:
+            edges.append(ReachEdge(cursor=list_cursor(start + i, r.node_id), node=Reach(r=r, view=view)))
+    return ReachConnection(nodes=[e.node for e in edges], edges=edges, total_count=len(rs),
+                           page_info=_page_info(start, len(page), len(rs), [e.cursor for e in edges]))
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in _NodeKind.__members__:
+        raise error(f"unknown node kind {kind!r} (one of {', '.join(_NodeKind.__members__)})", BAD_INPUT)
 
 
 @strawberry.type(description="What an attacker holding the source can reach.")
@@ -204,28 +338,35 @@ class BlastRadius:
     res: strawberry.Private[BlastRadiusResult]
     eng: strawberry.Private[Engine]
 
-    @strawberry.field
+    @strawberry.field(description="The node the traversal starts from.")
     def source(self) -> Node:
         return Node(view=self.res.source)
 
-    @strawberry.field(description="Every node reachable over traversable edges within maxDepth.")
-    def reachable(self) -> list[Reach]:
-        return reaches(self.eng, self.res.reachable)
+    @strawberry.field(description="Every node reachable over traversable edges within maxDepth "
+                                  "(ordered by depth, then id). `reachableConnection` pages it.")
+    def reachable(self, info: Info) -> list[Reach]:
+        return reaches(self.eng, self.res.reachable, info=info)
 
-    def _kind(self, kind: _NodeKind) -> list[Reach]:
-        return [x for x in reaches(self.eng, self.res.reachable) if x.view.kind == kind.value]
+    @strawberry.field(description="`reachable` as a cursor connection, optionally of one node kind.")
+    def reachable_connection(
+            self, info: Info,
+            kind: Annotated[Optional[str], strawberry.argument(description="Only reaches of this NodeKind.")] = None,
+            first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
+            after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
+    ) -> ReachConnection:
+        return reach_connection(self.eng, self.res.reachable, kind, first, after, info)
 
     @strawberry.field(description="Reachable data sources.")
-    def data_sources(self) -> list[Reach]:
-        return self._kind(_NodeKind.DataSource)
+    def data_sources(self, info: Info) -> list[Reach]:
+        return reaches(self.eng, self.res.reachable, _NodeKind.DataSource.value, info)
 
     @strawberry.field(description="Reachable SaaS apps.")
-    def saas_apps(self) -> list[Reach]:
-        return self._kind(_NodeKind.SaaSApp)
+    def saas_apps(self, info: Info) -> list[Reach]:
+        return reaches(self.eng, self.res.reachable, _NodeKind.SaaSApp.value, info)
 
     @strawberry.field(description="Reachable credentials.")
-    def credentials(self) -> list[Reach]:
-        return self._kind(_NodeKind.Credential)
+    def credentials(self, info: Info) -> list[Reach]:
+        return reaches(self.eng, self.res.reachable, _NodeKind.Credential.value, info)
 
     @strawberry.field(description="Dollars an hour the reachable active credentials could burn.")
     def spend_exposure_usd_per_hour(self) -> Optional[float]:
@@ -233,85 +374,68 @@ class BlastRadius:
 
     @strawberry.field(description="Per-credential basis of spendExposureUsdPerHour.")
     def spend_exposure_detail(self) -> JSON:
-        return self.res.exposure_detail
+        return redact(self.res.exposure_detail)
 
-    @strawberry.field
+    @strawberry.field(description="How many nodes are reachable.")
     def total_count(self) -> int:
         return len(self.res.reachable)
 
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: Optional[str]
-    end_cursor: Optional[str]
-
-
-@strawberry.type
-class NodeEdge:
-    cursor: str
-    node: Node
-
-
-@strawberry.type(description="A page of nodes, ordered by id.")
-class NodeConnection:
-    nodes: list[Node]
-    edges: list[NodeEdge]
-    total_count: int
-    page_info: PageInfo
+    @strawberry.field(description="The maxDepth the traversal used.")
+    def max_depth(self) -> int:
+        return self.res.max_depth
 
 
 def _paginate_nodes(engine: Engine, kind: Optional[str], first: Optional[int],
-                    after: Optional[str]) -> NodeConnection:
-    if kind is not None and kind not in _NodeKind.__members__:
-        raise error(f"unknown node kind {kind!r} (one of {', '.join(_NodeKind.__members__)})", "BAD_INPUT")
-    limit = page_size(first)
+                    after: Optional[str], info: Optional[Info] = None) -> NodeConnection:
+    if kind is not None:
+        _check_kind(kind)
+    limit = page_size(first, info)
     graph = engine.graph()
     offset = graph.first_index_after(kind, decode_cursor(after)) if after else 0
     views, total = engine.nodes(kind, offset, limit)
     edges = [NodeEdge(cursor=encode_cursor(v.id), node=Node(view=v)) for v in views]
-    return NodeConnection(
-        nodes=[e.node for e in edges], edges=edges, total_count=total,
-        page_info=PageInfo(has_next_page=offset + len(views) < total, has_previous_page=offset > 0,
-                           start_cursor=edges[0].cursor if edges else None,
-                           end_cursor=edges[-1].cursor if edges else None))
+    return NodeConnection(nodes=[e.node for e in edges], edges=edges, total_count=total,
+                          page_info=_page_info(offset, len(views), total, [e.cursor for e in edges]))
 
+
+# --- spend -----------------------------------------------------------------------
 
 @strawberry.type(description="Spend for one group: measured usage priced (vendor figure where given).")
 class SpendRow:
     key: Optional[str] = strawberry.field(description="The group's id or name; null is spend no owner explains.")
-    usd: float
-    input_tokens: int
-    output_tokens: int
-    requests: int
+    usd: float = strawberry.field(description="Measured spend in US dollars.")
+    input_tokens: int = strawberry.field(description="Input (prompt) tokens.")
+    output_tokens: int = strawberry.field(description="Output (completion) tokens.")
+    requests: int = strawberry.field(description="Requests (model calls).")
     unpriced_requests: int = strawberry.field(description="Requests on models with no known price (not counted as $0).")
-    unpriced_tokens: int
-    detail: JSON
+    unpriced_tokens: int = strawberry.field(description="Tokens on models with no known price.")
+    detail: JSON = strawberry.field(description="Breakdown behind the row (by source, model...).")
 
+
+# --- findings --------------------------------------------------------------------
 
 @strawberry.type(description="A rule's finding about one subject, with the evidence it rests on.")
 class Finding:
     f: strawberry.Private[object]
     eng: strawberry.Private[Engine]
 
-    @strawberry.field
+    @strawberry.field(description="Stable id: rule and subject (and day, for per-day rules).")
     def id(self) -> strawberry.ID:
         return strawberry.ID(self.f.id)
 
-    @strawberry.field
+    @strawberry.field(description="Rule id, e.g. `leaked-credential`.")
     def rule(self) -> str:
         return self.f.rule
 
-    @strawberry.field
+    @strawberry.field(description="One-line summary for people.")
     def title(self) -> str:
-        return self.f.title
+        return redact_text(self.f.title)
 
-    @strawberry.field
+    @strawberry.field(description="How urgent it is.")
     def severity(self) -> Severity:
         return Severity(self.f.severity)
 
-    @strawberry.field
+    @strawberry.field(description="The node the finding is about.")
     def subject(self) -> Node:
         view = self.eng.node(self.f.subject_id)
         if view is None:
@@ -321,46 +445,48 @@ class Finding:
 
     @strawberry.field(description="Edges, usage rows and timestamps the finding rests on.")
     def evidence(self) -> JSON:
-        return self.f.evidence
+        return redact(self.f.evidence)
 
     @strawberry.field(description="OWASP NHI / LLM and NIST CSF 2.0 ids.")
     def frameworks(self) -> list[str]:
         return self.f.frameworks
 
 
-@strawberry.type
+@strawberry.type(description="A finding with its cursor.")
 class FindingEdge:
-    cursor: str
-    node: Finding
+    cursor: str = strawberry.field(description="Opaque position; pass as `after`.")
+    node: Finding = strawberry.field(description="The finding.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of findings, in the order the rule pack reports them.")
 class FindingConnection:
-    nodes: list[Finding]
-    edges: list[FindingEdge]
-    total_count: int
-    page_info: PageInfo
+    nodes: list[Finding] = strawberry.field(description="The findings on this page.")
+    edges: list[FindingEdge] = strawberry.field(description="The findings on this page with their cursors.")
+    total_count: int = strawberry.field(description="Findings matching the filters, all pages.")
+    page_info: PageInfo = strawberry.field(description="Where this page sits.")
 
+
+# --- compromise trace ------------------------------------------------------------
 
 @strawberry.type(description="One day of usage on one model since the compromise.")
 class UsageDay:
-    day: date
-    model: str
-    credential: Optional[str]
-    usd: Optional[float]
-    input_tokens: int
-    output_tokens: int
-    requests: int
-    anomalous: bool
-    note: Optional[str]
+    day: date = strawberry.field(description="The UTC day.")
+    model: str = strawberry.field(description="The model called.")
+    credential: Optional[str] = strawberry.field(description="Credential node id the usage is on, when known.")
+    usd: Optional[float] = strawberry.field(description="Spend that day; null when the model has no price.")
+    input_tokens: int = strawberry.field(description="Input tokens that day.")
+    output_tokens: int = strawberry.field(description="Output tokens that day.")
+    requests: int = strawberry.field(description="Requests that day.")
+    anomalous: bool = strawberry.field(description="Far above the credential's own trailing baseline.")
+    note: Optional[str] = strawberry.field(description="Why the day stands out, when it does.")
 
 
 @strawberry.type(description="One step of the revocation plan, in order.")
 class RevocationStep:
-    order: int
-    action: str
-    target: strawberry.ID
-    reason: str
+    order: int = strawberry.field(description="1 first.")
+    action: str = strawberry.field(description="What to do: revoke, rotate, revoke-grant, rotate-secret, notify...")
+    target: strawberry.ID = strawberry.field(description="Node id the action applies to.")
+    reason: str = strawberry.field(description="Why this step, and why at this point in the order.")
     eng: strawberry.Private[Engine]
 
     @strawberry.field(description="The target as a node, when it is one.")
@@ -374,11 +500,11 @@ class CompromiseTrace:
     t: strawberry.Private[object]
     eng: strawberry.Private[Engine]
 
-    @strawberry.field
+    @strawberry.field(description="The compromised node.")
     def subject(self) -> Node:
         return node_of(self.eng, self.t.subject_id)
 
-    @strawberry.field
+    @strawberry.field(description="The start of the window looked at (the `since` argument, or the exposure).")
     def since(self) -> Optional[datetime]:
         return self.t.since
 
@@ -390,7 +516,7 @@ class CompromiseTrace:
     def holders(self) -> list[Node]:
         return [node_of(self.eng, h) for h in self.t.holders if self.eng.node(h)]
 
-    @strawberry.field
+    @strawberry.field(description="What the holder of the key can reach.")
     def blast_radius(self) -> BlastRadius:
         return BlastRadius(res=self.t.blast, eng=self.eng)
 
@@ -398,109 +524,156 @@ class CompromiseTrace:
     def usage_since(self) -> list[UsageDay]:
         return [UsageDay(day=u.day, model=u.model, credential=u.credential_id, usd=u.usd,
                          input_tokens=u.input_tokens, output_tokens=u.output_tokens,
-                         requests=u.requests, anomalous=u.anomalous, note=u.note)
+                         requests=u.requests, anomalous=u.anomalous,
+                         note=redact_text(u.note) if u.note else None)
                 for u in self.t.usage_since]
 
-    @strawberry.field
+    @strawberry.field(description="What to revoke or rotate, in order.")
     def revocation_plan(self) -> list[RevocationStep]:
         return [RevocationStep(order=s.order, action=s.action, target=strawberry.ID(s.target_id),
-                               reason=s.reason, eng=self.eng) for s in self.t.revocation_plan]
+                               reason=redact_text(s.reason), eng=self.eng) for s in self.t.revocation_plan]
 
     @strawberry.field(description="Secret-scanner findings that exposed it.")
     def exposures(self) -> list[Node]:
         return [node_of(self.eng, x) for x in self.t.exposures if self.eng.node(x)]
 
 
-@strawberry.type
+# --- the root --------------------------------------------------------------------
+
+def _not_found(exc: NodeNotFound):
+    return error(str(exc), NOT_FOUND)
+
+
+@strawberry.type(description="Questions about the identity graph. Every field is read-only.")
 class Query:
     @strawberry.field(description="One node by id; null when there is none.")
-    def node(self, info: Info, id: strawberry.ID) -> Optional[Node]:
+    def node(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Node id.")]) -> Optional[Node]:
         view = engine_of(info).node(str(id))
         return Node(view=view) if view else None
 
-    @strawberry.field(description="Nodes, optionally of one kind, with cursor pagination.")
-    def nodes(self, info: Info, kind: Optional[str] = None, first: Optional[int] = None,
-              after: Optional[str] = None) -> NodeConnection:
-        return _paginate_nodes(engine_of(info), kind, first, after)
+    @strawberry.field(description="Nodes, optionally of one kind, ordered by id, with cursor pagination.")
+    def nodes(self, info: Info,
+              kind: Annotated[Optional[str], strawberry.argument(description="A NodeKind name, e.g. `Credential`.")] = None,
+              first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
+              after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
+              ) -> NodeConnection:
+        return _paginate_nodes(engine_of(info), kind, first, after, info)
 
     @strawberry.field(description="If this node is compromised: what is reachable, and how fast money burns.")
-    def blast_radius(self, info: Info, id: strawberry.ID, max_depth: int = 8) -> BlastRadius:
+    def blast_radius(self, info: Info,
+                     id: Annotated[strawberry.ID, strawberry.argument(description="The compromised node.")],
+                     max_depth: Annotated[int, strawberry.argument(description="Hops to follow (capped by the server).")] = 8,
+                     ) -> BlastRadius:
         eng = engine_of(info)
         try:
-            return BlastRadius(res=eng.blast_radius(str(id), _depth(max_depth)), eng=eng)
+            return BlastRadius(res=eng.blast_radius(str(id), traversal_depth(max_depth, info)), eng=eng)
         except NodeNotFound as exc:
-            raise error(str(exc), "NOT_FOUND") from exc
+            raise _not_found(exc) from exc
 
-    @strawberry.field(description="Who can reach this node over traversable edges (the reverse question).")
-    def who_can_reach(self, info: Info, id: strawberry.ID, max_depth: int = 8) -> list[Reach]:
+    @strawberry.field(description="Who can reach this node over traversable edges (the reverse question). "
+                                  "`whoCanReachConnection` pages it.")
+    def who_can_reach(self, info: Info,
+                      id: Annotated[strawberry.ID, strawberry.argument(description="The node to protect.")],
+                      max_depth: Annotated[int, strawberry.argument(description="Hops to follow back (capped by the server).")] = 8,
+                      ) -> list[Reach]:
         eng = engine_of(info)
         try:
-            return reaches(eng, eng.who_can_reach(str(id), _depth(max_depth)))
+            return reaches(eng, eng.who_can_reach(str(id), traversal_depth(max_depth, info)), info=info)
         except NodeNotFound as exc:
-            raise error(str(exc), "NOT_FOUND") from exc
+            raise _not_found(exc) from exc
 
+    @strawberry.field(description="`whoCanReach` as a cursor connection, optionally of one node kind.")
+    def who_can_reach_connection(
+            self, info: Info,
+            id: Annotated[strawberry.ID, strawberry.argument(description="The node to protect.")],
+            max_depth: Annotated[int, strawberry.argument(description="Hops to follow back (capped by the server).")] = 8,
+            kind: Annotated[Optional[str], strawberry.argument(description="Only reachers of this NodeKind.")] = None,
+            first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
+            after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
+    ) -> ReachConnection:
+        eng = engine_of(info)
+        try:
+            rs = eng.who_can_reach(str(id), traversal_depth(max_depth, info))
+        except NodeNotFound as exc:
+            raise _not_found(exc) from exc
+        return reach_connection(eng, rs, kind, first, after, info)
 
     @strawberry.field(description="Findings of the rule pack, filtered, with cursor pagination.")
-    def findings(self, info: Info, rule: Optional[str] = None, severity: Optional[str] = None,
-                 subject: Optional[strawberry.ID] = None, first: Optional[int] = None,
-                 after: Optional[str] = None) -> FindingConnection:
+    def findings(self, info: Info,
+                 rule: Annotated[Optional[str], strawberry.argument(description="A rule id, e.g. `stale-credential`.")] = None,
+                 severity: Annotated[Optional[str], strawberry.argument(description="critical, high, medium or low.")] = None,
+                 subject: Annotated[Optional[strawberry.ID], strawberry.argument(description="Only findings about this node.")] = None,
+                 first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
+                 after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
+                 ) -> FindingConnection:
         from engine.findings import findings as run_findings
         eng = engine_of(info)
         if severity is not None and severity not in Severity.__members__:
-            raise error(f"unknown severity {severity!r} (critical, high, medium, low)", "BAD_INPUT")
+            raise error(f"unknown severity {severity!r} (critical, high, medium, low)", BAD_INPUT)
+        page_size(first, info)  # reject a bad page size before the rules run
         items = run_findings(eng, rule=rule, severity=severity,
                              subject=str(subject) if subject is not None else None)
-        limit = page_size(first)
-        start = 0
-        if after:
-            key = decode_cursor(after)
-            ids = [f.id for f in items]
-            start = next((i + 1 for i, fid in enumerate(ids) if fid == key), None)
-            if start is None:
-                raise error(f"cursor {after!r} is not in this result", "BAD_INPUT")
-        page = items[start:start + limit]
-        edges = [FindingEdge(cursor=encode_cursor(f.id), node=Finding(f=f, eng=eng)) for f in page]
-        return FindingConnection(
-            nodes=[e.node for e in edges], edges=edges, total_count=len(items),
-            page_info=PageInfo(has_next_page=start + len(page) < len(items), has_previous_page=start > 0,
-                               start_cursor=edges[0].cursor if edges else None,
-                               end_cursor=edges[-1].cursor if edges else None))
+        page, start, _ = _window(items, lambda f: f.id, first, after, info)
+        edges = [FindingEdge(cursor=list_cursor(start + i, f.id), node=Finding(f=f, eng=eng))
+                 for i, f in enumerate(page)]
+        return FindingConnection(nodes=[e.node for e in edges], edges=edges, total_count=len(items),
+                                 page_info=_page_info(start, len(page), len(items), [e.cursor for e in edges]))
 
     @strawberry.field(description="Spend grouped by person, team, credential, tool, project, model or environment.")
-    def spend(self, info: Info, group_by: str, from_: Annotated[Optional[date], strawberry.argument(name="from")] = None,
-              to: Optional[date] = None) -> list[SpendRow]:
+    def spend(self, info: Info,
+              group_by: Annotated[str, strawberry.argument(description="person, team, credential, tool, project, model or environment.")],
+              from_: Annotated[Optional[date], strawberry.argument(name="from", description="First day included (UTC).")] = None,
+              to: Annotated[Optional[date], strawberry.argument(description="Last day included (UTC).")] = None,
+              ) -> list[SpendRow]:
         from engine.spend import GROUP_BYS, spend as run_spend
         if group_by not in GROUP_BYS:
-            raise error(f"unknown groupBy {group_by!r} (one of {', '.join(GROUP_BYS)})", "BAD_INPUT")
+            raise error(f"unknown groupBy {group_by!r} (one of {', '.join(GROUP_BYS)})", BAD_INPUT)
         if from_ and to and from_ > to:
-            raise error("from is after to", "BAD_INPUT")
+            raise error("from is after to", BAD_INPUT)
         rows = run_spend(engine_of(info), group_by, from_, to)
         return [SpendRow(key=r.key, usd=r.usd, input_tokens=r.input_tokens, output_tokens=r.output_tokens,
                          requests=r.requests, unpriced_requests=r.unpriced_requests,
-                         unpriced_tokens=r.unpriced_tokens, detail=r.detail) for r in rows]
+                         unpriced_tokens=r.unpriced_tokens, detail=redact(r.detail)) for r in rows]
 
     @strawberry.field(description="A responder's trace of one compromised key: owners, holders, usage since, "
                                   "reach, and an ordered revocation plan.")
-    def trace_compromise(self, info: Info, id: strawberry.ID, since: Optional[datetime] = None) -> CompromiseTrace:
+    def trace_compromise(self, info: Info,
+                         id: Annotated[strawberry.ID, strawberry.argument(description="The compromised key or grant.")],
+                         since: Annotated[Optional[datetime], strawberry.argument(description="When the compromise began (default: its first exposure).")] = None,
+                         ) -> CompromiseTrace:
         from engine.trace import trace_compromise as run_trace
         eng = engine_of(info)
         try:
             return CompromiseTrace(t=run_trace(eng, str(id), since), eng=eng)
         except NodeNotFound as exc:
-            raise error(str(exc), "NOT_FOUND") from exc
+            raise _not_found(exc) from exc
 
 
-def _depth(max_depth: int) -> int:
-    cap = engine_of_limits().get("max_traversal_depth", 16)
-    if max_depth < 0:
-        raise error("maxDepth must be 0 or more", "BAD_INPUT")
-    if max_depth > cap:
-        raise error(f"maxDepth={max_depth} exceeds the cap of {cap}", "LIMIT_EXCEEDED")
-    return max_depth
+    @strawberry.field(description="API tokens (ids, roles, names, dates; never secrets). Needs the admin role.")
+    def api_tokens(self, info: Info) -> list[ApiToken]:
+        return api_tokens(info)
+
+    # Issue 3 extensions (resolvers in api/spend_fields.py).
+    spend_reconciliation = strawberry.field(
+        resolver=spend_fields.spend_reconciliation,
+        description="Invoice-level costs beside measured spend per source and project/workspace.")
+    claude_code_activity = strawberry.field(
+        resolver=spend_fields.claude_code_activity,
+        description="Claude Code activity per person and day (sessions, lines, tool actions); not spend.")
 
 
-def build_schema(query=Query, mutation=None) -> strawberry.Schema:
-    return strawberry.Schema(query=query, mutation=mutation)
+class BurnpathSchema(strawberry.Schema):
+    """Strawberry's schema, minus its own error logging: api.errors logs what is
+    unexpected (with a reference the client sees) and nothing that is the caller's."""
+
+    def process_errors(self, errors, execution_context=None) -> None:
+        return None
+
+
+def build_schema(query=Query, mutation=Mutation) -> strawberry.Schema:
+    return BurnpathSchema(query=query, mutation=mutation,
+                          extensions=[Deadline, lambda: ParserCache(maxsize=256),
+                                      lambda: ValidationCache(maxsize=256)])
 
 
 schema = build_schema()

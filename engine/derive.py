@@ -11,7 +11,9 @@ from typing import Any, Iterable
 from .ids import IDENTITY_PROVIDERS, source_of
 
 # Property names that carry timestamps; "now" is the latest of them in the data.
-TIMESTAMP_KEYS = ("created_at", "last_used_at", "expires_at", "deactivated_at", "updated_at",
+# Not `expires_at`: an expiry is a date in the future, not something observed, and
+# would move "now" past every key's real last use.
+TIMESTAMP_KEYS = ("created_at", "last_used_at", "deactivated_at", "updated_at",
                   "last_login_at", "last_activity_at", "date", "removed_at_vendor")
 INACTIVE_PROJECT_STATES = {"archived", "deleted", "disabled", "inactive"}
 

@@ -1,8 +1,20 @@
-"""Findings: the rule pack in queries/ evaluated over the graph. Implemented in issue 5."""
+"""Findings: the rule pack (queries/rules/ plus --rules directories) evaluated over
+the facts of the current store generation.
+
+Each rule file names subject kinds, a check from engine.rules.checks and/or
+conditions; every hit becomes a Finding with a stable id (`<rule>:<subject>` plus
+`:<day>` or `:<model>` for per-day and per-model rules), the rule's frameworks, a
+severity (the rule's base, raised by its `severity_raise` entries) and the evidence
+the check collected. Results are cached per store generation, ordered by severity,
+rule, subject, id.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from .rules.conditions import Subject, all_hold
+from .rules.models import SEVERITY_RANK, Rule
 
 
 @dataclass
@@ -16,6 +28,100 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
+def rule_dirs_of(engine, extra_rule_dirs=None) -> tuple[str, ...]:
+    dirs = list(getattr(engine, "rule_dirs", None) or []) + list(extra_rule_dirs or [])
+    return tuple(str(d) for d in dirs)
+
+
+def rules_of(engine, extra_rule_dirs=None) -> list[Rule]:
+    from .rules.loader import load_rules
+    return load_rules(rule_dirs_of(engine, extra_rule_dirs))
+
+
+def facts_of(engine):
+    """The store's own facts when it offers them (Neo4j), else the embedded ones."""
+    def build():
+        provider = getattr(engine.store, "rule_facts", None)
+        if provider is not None:
+            return provider(engine)
+        from .rules.facts import Facts
+        return Facts(engine)
+    return engine.cached(f"rule-facts@{engine.as_of}", build)
+
+
+def _severity(rule: Rule, subject: Subject, now) -> tuple[str, list[str]]:
+    best = rule.severity
+    reasons = [f"base {rule.severity}"]
+    for raise_ in rule.severity_raise:
+        if SEVERITY_RANK[raise_.severity] < SEVERITY_RANK[best] and all_hold(raise_.when, subject, now):
+            best = raise_.severity
+            reasons.append(f"raised to {raise_.severity}: " + (raise_.reason or ", ".join(
+                f"{c.field} {' '.join(f'{k} {v}' for k, v in c.ops().items())}" for c in raise_.when)))
+    return best, reasons
+
+
+def evaluate_rule(rule: Rule, facts) -> list[Finding]:
+    from .rules.checks import CHECKS
+    now = facts.as_of
+    check = CHECKS[rule.match.check.name] if rule.match.check else None
+    params = {**rule.parameters, **(rule.match.check.params if rule.match.check else {})}
+    out: list[Finding] = []
+    for view in facts.subjects(rule.match.kinds):
+        subject = Subject(facts, view)
+        if rule.match.where and not all_hold(rule.match.where, subject, now):
+            continue
+        if check is not None:
+            hits = check.run(facts, view, params)
+        else:
+            from .rules.checks import Hit
+            hits = [Hit({"conditions": [{"field": c.field, **c.ops(), "value": _shown(subject.get(c.field))}
+                                        for c in rule.match.where]},
+                        message=f"{view.id}: {rule.title}")]
+        for hit in hits:
+            subject.evidence = hit.evidence
+            subject._memo = {k: v for k, v in subject._memo.items() if not k.startswith("evidence.")}
+            severity, reasons = _severity(rule, subject, now)
+            evidence = {"summary": hit.message or f"{view.id}: {rule.title}", **hit.evidence,
+                        "severity_reasons": reasons}
+            if "now" not in evidence:
+                evidence["now"] = now.isoformat().replace("+00:00", "Z") if now else None
+            fid = f"{rule.id}:{view.id}" + (f":{hit.key}" if hit.key else "")
+            out.append(Finding(id=fid, rule=rule.id, title=rule.title, severity=severity,
+                               subject_id=view.id, frameworks=list(rule.frameworks), evidence=evidence))
+    return out
+
+
+def _shown(value):
+    from .rules.conditions import _MISSING
+    return None if value is _MISSING else value
+
+
+def all_findings(engine, extra_rule_dirs=None) -> list[Finding]:
+    rules = rules_of(engine, extra_rule_dirs)
+    key = f"findings@{engine.as_of}@{rule_dirs_of(engine, extra_rule_dirs)}"
+
+    def compute() -> list[Finding]:
+        facts = facts_of(engine)
+        out: list[Finding] = []
+        for rule in rules:
+            out.extend(evaluate_rule(rule, facts))
+        out.sort(key=lambda f: (SEVERITY_RANK[f.severity], f.rule, f.subject_id, f.id))
+        return out
+    return engine.cached(key, compute)
+
+
 def findings(engine, rule: str | None = None, severity: str | None = None,
-             subject: str | None = None) -> list[Finding]:
-    raise NotImplementedError("findings land with issue 5")
+             subject: str | None = None, extra_rule_dirs=None) -> list[Finding]:
+    items = all_findings(engine, extra_rule_dirs)
+    if rule is not None:
+        known = {r.id for r in rules_of(engine, extra_rule_dirs)}
+        if rule not in known:
+            raise ValueError(f"unknown rule {rule!r} (one of {', '.join(sorted(known))})")
+        items = [f for f in items if f.rule == rule]
+    if severity is not None:
+        if severity not in SEVERITY_RANK:
+            raise ValueError(f"unknown severity {severity!r} (critical, high, medium, low)")
+        items = [f for f in items if f.severity == severity]
+    if subject is not None:
+        items = [f for f in items if f.subject_id == subject]
+    return items

@@ -13,8 +13,10 @@ How a usage row's model name finds its price, most specific first:
 So `gpt-4o-2024-08-06` prices as `gpt-4o`, and
 `us.anthropic.claude-3-5-sonnet-20240620-v1:0` as `claude-3-5-sonnet`. Every
 inventory price is tried (over all those spellings) before any bundled one: what the
-humans wrote always wins. Fine-tuned models (`ft:...`) are never normalised: they
-price only through an exact inventory entry, else they are unpriced.
+humans wrote always wins; an override that names only input and output keeps the
+bundled entry's cached-input and cache-write rates for that model. Fine-tuned models
+(`ft:...`) are never normalised: they price only through an exact inventory entry,
+else they are unpriced.
 
 Token semantics (shared with the ingesters): `input_tokens` counts every input token,
 including `cached_input_tokens` (cache reads) and the `cache_creation_input_tokens`
@@ -24,7 +26,7 @@ input rate.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -159,9 +161,14 @@ class PriceBook:
         if model in self._memo:
             return self._memo[model]
         names = spellings(model)
+        listed = next((self.table[n] for n in names if n in self.table), None)
         found = next((self.overrides[n] for n in names if n in self.overrides), None)
-        if found is None:
-            found = next((self.table[n] for n in names if n in self.table), None)
+        if found is not None and listed is not None:
+            # An override naming only input/output keeps the vendor's cache rates.
+            cached = listed.cached_input if found.cached_input is None else found.cached_input
+            write = listed.cache_write if found.cache_write is None else found.cache_write
+            found = replace(found, cached_input=cached, cache_write=write)
+        found = found or listed
         self._memo[model] = found
         return found
 

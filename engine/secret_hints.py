@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Longest first, so `sk-ant-api03-` wins over `sk-ant-` and `sk-`.
 KNOWN_PREFIXES = tuple(sorted((
@@ -28,8 +28,7 @@ _AWS_KEY_ID = re.compile(r"^(AKIA|ASIA|ABIA|ACCA|AIDA|AROA)[A-Z0-9]{16}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-@dataclass(frozen=True)
-class Hint:
+class Hint(NamedTuple):
     prefix: str          # the visible start (vendor prefix and perhaps a few more chars)
     last4: str | None    # None when fewer than four trailing characters are visible
     vendor: str          # the vendor/key-type prefix, e.g. "sk-ant-api03-"
@@ -39,10 +38,13 @@ class Hint:
         return f"{self.prefix}...{self.last4 or ''}"
 
 
+_KNOWN = re.compile("|".join(re.escape(p) for p in KNOWN_PREFIXES))
+
+
 def vendor_prefix(text: str) -> str:
-    for p in KNOWN_PREFIXES:
-        if text.startswith(p):
-            return p
+    m = _KNOWN.match(text)  # alternation in longest-first order
+    if m:
+        return m.group(0)
     # Unknown vendors: everything up to the last separator names the key type.
     cut = max(text.rfind("-"), text.rfind("_"))
     return text[:cut + 1] if cut > 0 else text[:3]
@@ -52,12 +54,19 @@ def parse_redacted(text: object) -> Hint | None:
     """`sk-ant-api03-R2D...Xk9Q` -> Hint; None when there is no mask or nothing visible."""
     if not isinstance(text, str):
         return None
-    text = text.strip()
-    masks = list(_MASK.finditer(text))
-    if not masks:
-        return None
-    head = text[:masks[0].start()]
-    tail = text[masks[-1].end():]
+    cut = text.find("...")
+    if cut >= 0:  # the common form, without a regex
+        head, tail = text[:cut], text[cut + 3:]
+    else:
+        m = _MASK.search(text)
+        if m is None:
+            return None
+        head, tail = text[:m.start()], text[m.end():]
+    if "." in tail or "*" in tail or "\u2026" in tail or "EDACTED" in tail.upper():
+        while (m := _MASK.search(tail)) is not None:
+            tail = tail[m.end():]
+        tail = tail.lstrip(".")
+    head, tail = head.strip(), tail.strip()
     if not head:
         return None
     return Hint(prefix=head, last4=tail[-4:] if len(tail) >= 4 else None, vendor=vendor_prefix(head))

@@ -34,15 +34,19 @@ class BlastRadiusResult:
 
 
 class Engine:
-    def __init__(self, store: Store, as_of: datetime | None = None):
+    def __init__(self, store: Store, as_of: datetime | None = None,
+                 rule_dirs: list[str | Path] | None = None):
         self.store = store
         self._as_of = as_of
+        # Organisation rule directories (--rules) evaluated beside the bundled pack.
+        self.rule_dirs = [str(d) for d in (rule_dirs or [])]
         self._cache: dict[str, Any] = {}
         self._cache_gen = -1
 
     @classmethod
-    def open(cls, url: str | None = None, as_of: datetime | None = None) -> "Engine":
-        return cls(open_store(url), as_of)
+    def open(cls, url: str | None = None, as_of: datetime | None = None,
+             rule_dirs: list[str | Path] | None = None) -> "Engine":
+        return cls(open_store(url), as_of, rule_dirs)
 
     def close(self) -> None:
         self.store.close()

@@ -1,11 +1,41 @@
 """Spend by identity (contract): measured usage priced, attributed to owners.
-Implemented in issue 3."""
+
+USD of a usage row is the vendor's own figure when it states one (LiteLLM `spend`),
+else tokens x price (engine.pricing). A row on a model with no price adds 0 USD but
+is counted in `unpriced_requests` / `unpriced_tokens` and named in
+`detail.unpriced_models` of every group it lands in: never a silent $0.
+
+Attribution (deterministic, the same on every store because it reads only the Store
+interface and the in-memory graph):
+
+- the subject of a row is its credential, else the account it names;
+- person: the subject's owner people (engine.ownership.owners_of: direct, else
+  through the identity it acts as, else its project's owner); several owner people
+  share it evenly;
+- team: the owning team(s) when owners_of names a team, else each owner person's
+  first inventory team. The store keeps no inventory order, so "first" is the
+  lowest `team:<id>` the person is MEMBER_OF (else OWNS), by sorted id;
+- tool: the AI tools holding the credential (HOLDS); several tools share evenly;
+- environment: the credential's `environment`, else each holding tool's (per tool
+  share), else null;
+- project: the credential's `project_id`, else the row's project;
+- model, credential: the row's own.
+
+What no rule places is the group with key null. Shares split USD as floats and
+token/request counts as integers (remainders to the first keys in sorted order),
+so every groupBy sums to the same grand total.
+"""
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
+
+from .model import EdgeKind, NodeKind
 
 GROUP_BYS = ("person", "team", "credential", "tool", "project", "model", "environment")
+_NULL_DETAIL_LIMIT = 50
 
 
 @dataclass
@@ -20,5 +50,267 @@ class SpendRow:
     detail: dict = field(default_factory=dict)
 
 
+@dataclass
+class PricedUsage:
+    """One stored usage row with its USD (vendor figure or tokens x price)."""
+    record: Any                  # engine.store.base.UsageRecord
+    usd: float
+    priced: bool                 # False: no vendor figure and no price; usd is 0
+    price_source: str | None     # "vendor", "bundled:<date>", "inventory"
+
+
+def priced_usage(engine, start: date | None = None, end: date | None = None) -> list[PricedUsage]:
+    from .pricing import PriceBook
+    book = PriceBook.for_store(engine.store)
+    out = []
+    for r in engine.store.usage(start, end):
+        if r.vendor_usd is not None:
+            out.append(PricedUsage(r, float(r.vendor_usd), True, "vendor"))
+            continue
+        price = book.lookup(r.model)
+        if price is None:
+            out.append(PricedUsage(r, 0.0, False, None))
+            continue
+        written = int((r.properties or {}).get("cache_creation_input_tokens") or 0)
+        out.append(PricedUsage(r, price.usd(r.input_tokens, r.output_tokens,
+                                             r.cached_input_tokens, written), True, price.source))
+    return out
+
+
+@dataclass
+class _Acc:
+    usd: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    requests: int = 0
+    unpriced_requests: int = 0
+    unpriced_tokens: int = 0
+    unpriced_models: set = field(default_factory=set)
+    subjects: set = field(default_factory=set)
+
+    _INTS = ("input_tokens", "output_tokens", "requests", "unpriced_requests", "unpriced_tokens")
+
+    def add_row(self, p: PricedUsage) -> None:
+        r = p.record
+        self.usd += p.usd
+        self.input_tokens += r.input_tokens
+        self.output_tokens += r.output_tokens
+        self.requests += r.requests
+        if not p.priced:
+            self.unpriced_requests += r.requests
+            self.unpriced_tokens += r.input_tokens + r.output_tokens
+            self.unpriced_models.add(r.model)
+
+    def split(self, k: int) -> list["_Acc"]:
+        """k shares: USD evenly, integers evenly with the remainder to the first shares."""
+        parts = [_Acc(usd=self.usd / k, unpriced_models=set(self.unpriced_models),
+                      subjects=set(self.subjects)) for _ in range(k)]
+        for name in self._INTS:
+            base, extra = divmod(getattr(self, name), k)
+            for i, part in enumerate(parts):
+                setattr(part, name, base + (1 if i < extra else 0))
+        return parts
+
+    def merge(self, other: "_Acc") -> None:
+        self.usd += other.usd
+        for name in self._INTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.unpriced_models |= other.unpriced_models
+        self.subjects |= other.subjects
+
+
+class Attributor:
+    """Answers, per subject, the keys each groupBy puts its spend under."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.graph = engine.graph()
+        self._owners: dict[str, list[str]] = {}
+        self._first_team: dict[str, str | None] = {}
+
+    def _kind(self, node_id: str) -> str | None:
+        view = self.graph.node_view(node_id)
+        return view.kind if view is not None else None
+
+    def owners(self, subject: str) -> list[str]:
+        if subject not in self._owners:
+            from .ownership import owners_of
+            found: list[str] = []
+            if self._kind(subject) == NodeKind.Account.value:
+                # Usage an account made without a key is that account's person's.
+                found = sorted(e.src for e in self.graph.in_edges(subject, {EdgeKind.HAS_ACCOUNT.value})
+                               if self._kind(e.src) == NodeKind.Person.value)[:1]
+            self._owners[subject] = found or owners_of(self.graph, subject)
+        return self._owners[subject]
+
+    def people(self, subject: str | None) -> list[str | None]:
+        if subject is None:
+            return [None]
+        found = [o for o in self.owners(subject) if self._kind(o) == NodeKind.Person.value]
+        return found or [None]
+
+    def first_team(self, person: str) -> str | None:
+        if person not in self._first_team:
+            teams = []
+            for kinds in ({EdgeKind.MEMBER_OF.value}, {EdgeKind.OWNS.value}):
+                teams = sorted(e.dst for e in self.graph.out_edges(person, kinds)
+                               if e.dst.startswith("team:"))
+                if teams:
+                    break
+            self._first_team[person] = teams[0] if teams else None
+        return self._first_team[person]
+
+    def teams(self, subject: str | None) -> list[str | None]:
+        if subject is None:
+            return [None]
+        owners = self.owners(subject)
+        owning = [o for o in owners if self._kind(o) == NodeKind.Team.value]
+        if owning:
+            return owning
+        people = [o for o in owners if self._kind(o) == NodeKind.Person.value]
+        return [self.first_team(p) for p in people] or [None]
+
+    def tools(self, subject: str | None) -> list[str]:
+        if subject is None:
+            return []
+        return sorted({e.src for e in self.graph.in_edges(subject, {EdgeKind.HOLDS.value})
+                       if self._kind(e.src) == NodeKind.AITool.value})
+
+    def environments(self, subject: str | None) -> list[str | None]:
+        if subject is None:
+            return [None]
+        view = self.graph.node_view(subject)
+        env = view.properties.get("environment") if view is not None else None
+        if env:
+            return [str(env)]
+        tools = self.tools(subject)
+        if not tools:
+            return [None]
+        out = []
+        for t in tools:
+            tv = self.graph.node_view(t)
+            out.append(str(tv.properties["environment"]) if tv is not None
+                       and tv.properties.get("environment") else None)
+        return out
+
+    def project(self, subject: str | None, row_project: str | None) -> list[str | None]:
+        if subject is not None:
+            view = self.graph.node_view(subject)
+            if view is not None and view.properties.get("project_id"):
+                return [str(view.properties["project_id"])]
+        return [row_project]
+
+    def keys(self, group_by: str, subject: str | None, credential: str | None, model: str,
+             row_project: str | None) -> list[str | None]:
+        if group_by == "credential":
+            return [credential]
+        if group_by == "model":
+            return [model]
+        if group_by == "project":
+            return self.project(subject, row_project)
+        if group_by == "person":
+            return self.people(subject)
+        if group_by == "team":
+            return self.teams(subject)
+        if group_by == "tool":
+            return self.tools(subject) or [None]
+        if group_by == "environment":
+            return self.environments(subject)
+        raise ValueError(f"unknown groupBy {group_by!r} (one of {', '.join(GROUP_BYS)})")
+
+
 def spend(engine, group_by: str, start: date | None = None, end: date | None = None) -> list[SpendRow]:
-    raise NotImplementedError("spend lands with issue 3")
+    if group_by not in GROUP_BYS:
+        raise ValueError(f"unknown groupBy {group_by!r} (one of {', '.join(GROUP_BYS)})")
+    compute = lambda: _spend(engine, group_by, start, end)  # noqa: E731
+    if hasattr(engine, "cached"):
+        return engine.cached(f"spend:{group_by}:{start}:{end}", compute)
+    return compute()
+
+
+def _spend(engine, group_by: str, start, end) -> list[SpendRow]:
+    from .pricing import bundled
+    # Sum rows first by what attribution depends on, so owners are resolved once each.
+    by_subject: dict[tuple, _Acc] = defaultdict(_Acc)
+    for p in priced_usage(engine, start, end):
+        r = p.record
+        subject = r.credential_id or r.account_id
+        acc = by_subject[(subject, r.credential_id, r.model, r.project_id)]
+        acc.add_row(p)
+        if subject:
+            acc.subjects.add(subject)
+    attrib = Attributor(engine)
+    groups: dict[str | None, _Acc] = defaultdict(_Acc)
+    for (subject, credential, model, project), acc in sorted(
+            by_subject.items(), key=lambda kv: tuple("" if x is None else x for x in kv[0])):
+        keys = attrib.keys(group_by, subject, credential, model, project)
+        ordered = sorted(keys, key=lambda k: (k is None, k or ""))
+        for key, part in zip(ordered, acc.split(len(ordered))):
+            groups[key].merge(part)
+    as_of, _ = bundled()
+    rows = []
+    for key, acc in groups.items():
+        detail: dict[str, Any] = {"unpriced_models": sorted(acc.unpriced_models),
+                                  "subjects": len(acc.subjects), "price_table_as_of": as_of}
+        if key is None:
+            detail["unattributed"] = sorted(acc.subjects)[:_NULL_DETAIL_LIMIT]
+        rows.append(SpendRow(key=key, usd=round(acc.usd, 6), input_tokens=acc.input_tokens,
+                             output_tokens=acc.output_tokens, requests=acc.requests,
+                             unpriced_requests=acc.unpriced_requests,
+                             unpriced_tokens=acc.unpriced_tokens, detail=detail))
+    rows.sort(key=lambda r: (-r.usd, r.key is None, r.key or ""))
+    return rows
+
+
+@dataclass
+class Reconciliation:
+    """Invoice-level cost beside measured spend for one vendor scope (project or
+    workspace); the difference is spend no measured usage explains."""
+    source: str
+    scope: str | None
+    invoice_usd: float
+    measured_usd: float
+    unpriced_requests: int = 0
+
+    @property
+    def difference_usd(self) -> float:
+        return round(self.invoice_usd - self.measured_usd, 6)
+
+
+def reconcile(engine, start: date | None = None, end: date | None = None) -> list[Reconciliation]:
+    """Per source and scope: invoice costs (OpenAI costs, Anthropic cost_report) vs the
+    measured spend of that source's usage in the same scope. Never adds the two."""
+    graph = engine.graph()
+    invoice: dict[tuple, float] = defaultdict(float)
+    for c in engine.store.costs(start, end):
+        invoice[(c.source, c.scope_id)] += c.usd
+    measured: dict[tuple, float] = defaultdict(float)
+    unpriced: dict[tuple, int] = defaultdict(int)
+    sources = {s for s, _ in invoice}
+    for p in priced_usage(engine, start, end):
+        r = p.record
+        if r.source not in sources:
+            continue
+        scope = r.project_id
+        if r.credential_id:
+            view = graph.node_view(r.credential_id)
+            if view is not None and view.properties.get("project_id"):
+                scope = view.properties["project_id"]
+        measured[(r.source, scope)] += p.usd
+        if not p.priced:
+            unpriced[(r.source, scope)] += r.requests
+    out = [Reconciliation(source=s, scope=scope, invoice_usd=round(invoice.get((s, scope), 0.0), 6),
+                          measured_usd=round(measured.get((s, scope), 0.0), 6),
+                          unpriced_requests=unpriced.get((s, scope), 0))
+           for s, scope in set(invoice) | set(measured)]
+    out.sort(key=lambda x: (x.source, -abs(x.difference_usd), x.scope or ""))
+    return out
+
+
+def activity(engine, start: date | None = None, end: date | None = None,
+             actor: str | None = None, kind: str | None = None) -> list:
+    """Per-person activity that is not spend (Claude Code sessions, lines, tool actions)."""
+    rows = [a for a in engine.store.activity(start, end)
+            if (actor is None or a.actor_id == actor) and (kind is None or a.kind == kind)]
+    rows.sort(key=lambda a: (a.day, a.actor_id, a.kind))
+    return rows

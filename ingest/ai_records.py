@@ -3,9 +3,11 @@ hints split for leak matching, timestamps normalised, accounts linked to people,
 usage summed to one row per day x credential x model."""
 from __future__ import annotations
 
+import functools
+import gc
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from engine.derive import iso, parse_ts
 from engine.ids import looks_like_email, person_id
@@ -17,6 +19,22 @@ from .errors import IngestError
 ACTIVE_STATUSES = {"active", "enabled", "valid"}
 # Hints are shown as `<prefix>...<tail>`; vendors use an ellipsis or stars between.
 _HINT_GAPS = ("...", "\u2026", "****", "***")
+
+
+def gc_paused(fn: Callable) -> Callable:
+    """Run an ingester with the cyclic garbage collector paused. Usage files make
+    millions of small acyclic objects; the collector's repeated passes over them cost
+    more than the parsing (measured 2-3x on 1M rows). Re-enabled however it ends."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+    return run
 
 
 def ts(value: Any) -> str | None:
@@ -55,6 +73,8 @@ def status_active(status: Any) -> bool | None:
 
 
 def as_int(value: Any, path: Path, where: str) -> int:
+    if type(value) is int:          # the common case, first: usage files hold millions
+        return value
     if value is None:
         return 0
     if isinstance(value, bool):
@@ -155,16 +175,17 @@ class UsageSum:
             row["extra"][k] = row["extra"].get(k, 0) + v
 
     def usage_rows(self) -> list[UsageRow]:
+        """In first-seen order (the file's), so re-reading a file gives the same list.
+        (Plain construction: pydantic's validating __init__ measured faster than
+        model_construct here.)"""
         out = []
-        for (day, cred, proj, acct, model), r in sorted(
-                self.rows.items(), key=lambda kv: tuple("" if x is None else str(x) for x in kv[0])):
-            props = {"vendor": self.source, **r["extra"]}
+        for (day, cred, proj, acct, model), r in self.rows.items():
             out.append(UsageRow(day=day, model=model, credential_id=cred, project_id=proj,
                                 account_id=acct, input_tokens=r["input_tokens"],
                                 output_tokens=r["output_tokens"],
                                 cached_input_tokens=r["cached_input_tokens"],
                                 requests=r["requests"], vendor_usd=r["vendor_usd"],
-                                properties=props))
+                                properties={"vendor": self.source, **r["extra"]}))
         return out
 
 

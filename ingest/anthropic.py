@@ -16,8 +16,8 @@ from typing import Any
 from engine.ids import looks_like_email, person_id
 from engine.model import ActivityRow, CostRow, EdgeKind, NodeKind, Records
 
-from .ai_records import (Graph, UsageSum, as_float, as_int, day_of, require_dict, selected,
-                         split_hint, status_active, ts, unknown_key_warnings)
+from .ai_records import (Graph, UsageSum, as_float, as_int, day_of, gc_paused, require_dict,
+                         selected, split_hint, status_active, ts, unknown_key_warnings)
 from .errors import IngestError
 from .files import list_items
 
@@ -31,6 +31,7 @@ USAGE_FIELDS = {"uncached_input_tokens", "cache_creation", "cache_read_input_tok
                 "inference_geo", "speed"}
 
 
+@gc_paused
 def ingest(root: Path, only: set[Path] | None = None) -> Records:
     root = Path(root)
     rec = Records(source=SOURCE)
@@ -318,9 +319,9 @@ def _claude_code(path: Path, rec: Records, key_names: dict[str, str]) -> None:
         }
         cur = merged.get((day, actor_id))
         if cur is None:
+            terminals = [item["terminal_type"]] if item.get("terminal_type") else []
             merged[(day, actor_id)] = {**values, "models": sorted(set(models)),
-                                       "actor_type": actor.get("type"),
-                                       "terminal_types": sorted({item["terminal_type"]} if item.get("terminal_type") else set()),
+                                       "actor_type": actor.get("type"), "terminal_types": terminals,
                                        "customer_type": item.get("customer_type")}
         else:
             for k in _CODE_NUMBERS:

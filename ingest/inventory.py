@@ -107,6 +107,13 @@ class Person(_Item):
     aliases: dict[str, str | list[str]] = Field(default_factory=dict)
 
 
+class Ownership(_Item):
+    """Extension: owners of identities no other key covers (service accounts, vendor
+    apps, IAM users), so that ownership is stated where the humans keep it."""
+    id: str
+    owner: str | list[str]
+
+
 class Inventory(BaseModel):
     model_config = ConfigDict(extra="forbid")
     teams: list[Team] = Field(default_factory=list)
@@ -117,6 +124,7 @@ class Inventory(BaseModel):
     access: list[AccessEntry] = Field(default_factory=list)
     prices: dict[str, Price] = Field(default_factory=dict)
     people: list[Person] = Field(default_factory=list)
+    owners: list[Ownership] = Field(default_factory=list)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -270,6 +278,11 @@ def _emit(inv: Inventory, path: Path, rec: Records) -> None:
         dst = _principal(entry.target, path, f"access[{n}].target")
         edges.append(Edge(src=src, dst=dst, kind=EdgeKind.CAN_ACCESS,
                           properties={"access": Access.parse(entry.access).name}))
+
+    for item in inv.owners:
+        target = _principal(item.id, path, "owners")
+        for owner in [item.owner] if isinstance(item.owner, str) else item.owner:
+            edges.append(Edge(src=who(owner, f"owners[{item.id}].owner"), dst=target, kind=EdgeKind.OWNS))
 
     for model, price in inv.prices.items():
         rec.settings[f"price:{model}"] = price.model_dump(exclude_none=True)

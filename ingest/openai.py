@@ -14,8 +14,8 @@ from typing import Any
 
 from engine.model import CostRow, EdgeKind, NodeKind, Records
 
-from .ai_records import (Graph, UsageSum, as_float, as_int, day_of, require_dict, selected,
-                         split_hint, status_active, ts, unknown_key_warnings)
+from .ai_records import (Graph, UsageSum, as_float, as_int, day_of, gc_paused, require_dict,
+                         selected, split_hint, status_active, ts, unknown_key_warnings)
 from .errors import IngestError
 from .files import list_items
 
@@ -31,6 +31,7 @@ USAGE_FIELDS = {"object", "input_tokens", "output_tokens", "input_cached_tokens"
 _SECRET_FIELDS = {"value", "key", "secret"}
 
 
+@gc_paused
 def ingest(root: Path, only: set[Path] | None = None) -> Records:
     root = Path(root)
     rec = Records(source=SOURCE)
@@ -224,30 +225,32 @@ def _usage(path: Path, usage: UsageSum, rec: Records) -> list[str | None]:
     unknown: set[str] = set()
     for day, where, results in _buckets(path):
         for m, r in enumerate(results):
-            r = require_dict(r, path, f"{where} result {m + 1}")
-            w = f"{where} result {m + 1}"
+            if type(r) is not dict:
+                require_dict(r, path, f"{where} result {m + 1}")
+
+            def num(field: str) -> int:
+                # Millions of rows: format the location only when a value is wrong.
+                value = r.get(field)
+                return value if type(value) is int else as_int(value, path, f"{where} result {m + 1} {field}")
+
             extra = {}
-            for k, v in r.items():
-                if k in USAGE_FIELDS:
-                    continue
-                unknown.add(k)
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    extra[k] = v
+            odd = r.keys() - USAGE_FIELDS
+            if odd:
+                unknown |= odd
+                extra = {k: r[k] for k in odd
+                         if isinstance(r[k], (int, float)) and not isinstance(r[k], bool)}
             for k in ("input_audio_tokens", "output_audio_tokens"):
                 if r.get(k):
-                    extra[k] = as_int(r[k], path, f"{w} {k}")
+                    extra[k] = num(k)
             kid, pid, uid = r.get("api_key_id"), r.get("project_id"), r.get("user_id")
             used.append(kid)
             usage.add(day, str(r.get("model") or "unknown"),
                       f"openai:api_key:{kid}" if kid else None,
                       f"openai:project:{pid}" if pid else None,
                       f"openai:user:{uid}" if uid else None,
-                      input_tokens=as_int(r.get("input_tokens"), path, f"{w} input_tokens"),
-                      output_tokens=as_int(r.get("output_tokens"), path, f"{w} output_tokens"),
-                      cached_input_tokens=as_int(r.get("input_cached_tokens"), path,
-                                                 f"{w} input_cached_tokens"),
-                      requests=as_int(r.get("num_model_requests"), path, f"{w} num_model_requests"),
-                      extra=extra)
+                      input_tokens=num("input_tokens"), output_tokens=num("output_tokens"),
+                      cached_input_tokens=num("input_cached_tokens"),
+                      requests=num("num_model_requests"), extra=extra)
     if unknown:
         rec.warnings.append(f"{SOURCE}: {path.name}: unknown usage field(s) {', '.join(sorted(unknown))} "
                             f"(rows kept; numeric values kept as properties)")

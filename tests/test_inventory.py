@@ -48,6 +48,8 @@ access:
   - {principal: tool:support-copilot, target: saas:salesforce, access: read}
 prices:
   gpt-4o: {input: 2.5, output: 10}
+owners:
+  - {id: aws:iam_user:etl-bot, owner: [raj@example.com, team:data-platform]}
 """
 
 
@@ -91,6 +93,8 @@ def test_every_key_of_the_contract(tmp_path):
     assert acc[("aws:iam_user:etl-bot", "data:warehouse")] == "admin"
     assert acc[("tool:support-copilot", "saas:salesforce")] == "read"
     assert rec.settings == {"price:gpt-4o": {"input": 2.5, "output": 10.0}}
+    assert ("person:raj@example.com", "OWNS", "aws:iam_user:etl-bot") in e
+    assert ("team:data-platform", "OWNS", "aws:iam_user:etl-bot") in e
     people = {n.id for n in rec.nodes if n.kind.value == "Person"}
     assert people == {"person:ana@example.com", "person:raj@example.com", "person:dev@example.com"}
 

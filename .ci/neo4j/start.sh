@@ -2,7 +2,8 @@
 # Start a real Neo4j 5.26 (in-process harness, resolved from Maven Central and
 # cached in ~/.m2) in the background and wait until Bolt answers.
 #   NEO4J_PORT (default 17687), NEO4J_PASSWORD (default burnpath-ci),
-#   NEO4J_STATE (default <repo>/.neo4j: pid, log, data; removed by stop.sh)
+#   NEO4J_STATE (default <repo>/.neo4j: pid, log, data; removed by stop.sh),
+#   NEO4J_HEAP (default 1g; the benchmark wants more)
 # Prints the bolt URI on success; exits non-zero (with the server log) on failure.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -27,7 +28,7 @@ fi
 t1=$(date +%s)
 
 rm -rf "$state/data"
-nohup java -Xms256m -Xmx1g -XX:+UseSerialGC -cp "$(cat "$state/classpath.txt")" \
+nohup java -Xms256m -Xmx"${NEO4J_HEAP:-1g}" -XX:+UseSerialGC -cp "$(cat "$state/classpath.txt")" \
   "$here/Launcher.java" "$port" "$password" "$state/data" >"$state/neo4j.log" 2>&1 </dev/null &
 echo $! >"$state/neo4j.pid"
 

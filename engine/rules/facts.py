@@ -106,6 +106,9 @@ def _split_scopes(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         return [s for s in re.split(r"[\s,]+", value) if s]
+    if isinstance(value, dict):
+        # GitHub App permissions: {contents: write} -> contents:write
+        return [f"{k}:{v}" for k, v in sorted(value.items())]
     if isinstance(value, (list, tuple, set)):
         out = []
         for v in value:
@@ -148,11 +151,24 @@ class Facts:
         out: list[NodeView] = []
         for kind in kinds:
             out.extend(self.graph.views[self.graph.index[i]] for i in self.graph.by_kind.get(kind, []))
+            if kind == NodeKind.Credential.value:
+                out.extend(self.usage_only.values())
         out.sort(key=lambda v: v.id)
         return out
 
+    @cached_property
+    def usage_only(self) -> dict[str, NodeView]:
+        """Credentials that usage rows name but no source lists: spending keys nobody
+        inventoried are subjects too (a stub view, active, properties.usage_only)."""
+        return {cid: NodeView(id=cid, kind=NodeKind.Credential.value, name=None, active=True,
+                              properties={"stub": True, "usage_only": True}, sources=[])
+                for cid in sorted(self.usage_by_credential) if cid not in self.graph.index}
+
     def node(self, node_id: str) -> NodeView | None:
-        return self.graph.node_view(node_id)
+        view = self.graph.node_view(node_id)
+        if view is None and node_id in self.usage_only:
+            return self.usage_only[node_id]
+        return view
 
     def in_edges(self, node_id: str, *kinds: EdgeKind) -> list[EdgeView]:
         return self.graph.in_edges(node_id, {k.value for k in kinds} if kinds else None)
@@ -165,8 +181,14 @@ class Facts:
         return v.kind if v else None
 
     # --- owners and people ----------------------------------------------------
+    def _memo(self, name: str, key: str, compute):
+        table = self.__dict__.setdefault("_memo_" + name, {})
+        if key not in table:
+            table[key] = compute()
+        return table[key]
+
     def owners(self, node_id: str) -> list[str]:
-        return owners_of(self.graph, node_id)
+        return self._memo("owners", node_id, lambda: owners_of(self.graph, node_id))
 
     def person_of(self, node_id: str) -> str | None:
         """The person behind a person or account node."""
@@ -189,6 +211,9 @@ class Facts:
         return str(v.properties.get("status", "unverified")), v.properties.get("deactivated_at")
 
     def owner_people(self, node_id: str) -> list[OwnerFact]:
+        return self._memo("owner_people", node_id, lambda: self._owner_people(node_id))
+
+    def _owner_people(self, node_id: str) -> list[OwnerFact]:
         out: dict[str, OwnerFact] = {}
         for owner in self.owners(node_id):
             kind = self.kind_of(owner)
@@ -224,8 +249,14 @@ class Facts:
             key = person or e.src
             out.setdefault(key, Holder(e.src if not person else person, v.kind if not person else
                                        NodeKind.Person.value, person, env, "HOLDS"))
+        # Usage rows name the account a vendor attributes a key's calls to; that is
+        # usually the key's own user (OpenAI user keys, LiteLLM user_id), which is its
+        # owner, not a second party sharing it.
+        owners = set(self.owners(node_id))
         for acct in sorted({r.account_id for r in self.usage_by_credential.get(node_id, []) if r.account_id}):
             person = self.person_of(acct)
+            if acct in owners or (person is not None and person in owners):
+                continue
             kind = self.kind_of(acct) or NodeKind.Account.value
             key = person or acct
             if key not in out:
@@ -254,8 +285,20 @@ class Facts:
 
     # --- usage -----------------------------------------------------------------
     @cached_property
+    def _priced(self) -> list:
+        # The spend module's own pricing, so findings and `spend` agree to the cent.
+        # Usage after "now" is the future of a replay (--as-of): rules do not see it.
+        from ..spend import priced_usage
+        end = self.as_of.date() if self.as_of is not None else None
+        return priced_usage(self.engine, None, end)
+
+    @cached_property
     def usage(self) -> list[UsageRecord]:
-        return self.engine.store.usage()
+        return [p.record for p in self._priced]
+
+    @cached_property
+    def _usd_of(self) -> dict[int, float | None]:
+        return {id(p.record): (p.usd if p.priced else None) for p in self._priced}
 
     @cached_property
     def prices(self):
@@ -263,6 +306,10 @@ class Facts:
         return PriceBook.for_store(self.engine.store)
 
     def row_usd(self, row: UsageRecord) -> float | None:
+        """USD of a usage row: the vendor's figure, else tokens x price; None unpriced."""
+        key = id(row)
+        if key in self._usd_of:
+            return self._usd_of[key]
         if row.vendor_usd is not None:
             return float(row.vendor_usd)
         price = self.prices.lookup(row.model)
@@ -374,7 +421,8 @@ class Facts:
                 texts += [str(x) for x in (cv.name, *(cv.properties.get(k) for k in (
                     "displayName", "appDisplayName", "publisherName", "homepage", "homepageUrl",
                     "publisherDomain", "verifiedPublisher", "website", "label", "url", "client_name",
-                    "replyUrls", "signInAudience"))) if x]
+                    "replyUrls", "app_display_name", "publisher", "publisher_name", "homepage_url",
+                    "publisher_domain", "reply_urls"))) if x]
         consented = sorted(e.src for e in self.in_edges(node_id, K.CONSENTED))
         scopes = sorted(dict.fromkeys(scopes))
         return GrantFact(id=node_id, scopes=scopes, client_id=str(client_id) if client_id else None,
@@ -420,6 +468,9 @@ class Facts:
     def claims(self, node_id: str) -> list[str]:
         """Approved inventory tools that claim a node: they hold it (a credential, an
         OAuth client, a grant) or hold a credential in it (a project or workspace)."""
+        return self._memo("claims", node_id, lambda: self._claims(node_id))
+
+    def _claims(self, node_id: str) -> list[str]:
         tools = {e.src for e in self.in_edges(node_id, K.HOLDS) if self.is_approved_tool(e.src)}
         if self.kind_of(node_id) == NodeKind.Project.value:
             for e in self.in_edges(node_id, K.MEMBER_OF):
@@ -434,7 +485,11 @@ class Facts:
     def reach(self, node_id: str, max_depth: int = 8):
         key = f"{node_id}@{max_depth}"
         if key not in self._reach:
-            self._reach[key] = self.engine.store.blast_radius(node_id, max_depth)
+            from ..traversal import NodeNotFound
+            try:
+                self._reach[key] = self.engine.store.blast_radius(node_id, max_depth)
+            except NodeNotFound:        # a usage-only credential reaches nothing we know
+                self._reach[key] = []
         return self._reach[key]
 
     def reaches_sensitivity(self, node_id: str) -> tuple[str, list[str]]:

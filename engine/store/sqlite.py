@@ -15,6 +15,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
+import orjson
+
 from ..model import LoadResult, Records
 from .base import (ActivityRecord, CostRecord, EdgeView, NodeView, Reach, Store, StoreError,
                    UsageRecord)
@@ -64,8 +66,26 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+_ORJSON_OPTS = (orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+                | orjson.OPT_PASSTHROUGH_DATACLASS)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    # orjson first (ten times faster at millions of records); the stdlib for what it
+    # refuses (integers past 64 bits, NaN), so stored text stays what json.dumps wrote.
+    try:
+        return orjson.dumps(value, default=str, option=_ORJSON_OPTS).decode()
+    except (TypeError, ValueError, OverflowError):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _loads(text: str) -> Any:
+    if text == "{}":
+        return {}
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)   # NaN / Infinity written by older versions
 
 
 def _key(parts: tuple) -> str:
@@ -75,6 +95,13 @@ def _key(parts: tuple) -> str:
 def merge_contributions(rows: list[tuple]) -> NodeView:
     """rows: (id, source, kind, name, active, properties_json, removed_at, enrichment),
     one per source."""
+    if len(rows) == 1:
+        # Most nodes have one source: no sorting, no merging.
+        r = rows[0]
+        removed_at = r[6]
+        return NodeView(id=r[0], kind=r[2], name=r[3] or None,
+                        active=r[4] != 0 and not removed_at, properties=_loads(r[5]),
+                        sources=[r[1]], removed_at=removed_at)
     rows = sorted(rows, key=lambda r: (SOURCE_PRIORITY.get(r[1], 0), r[1]))
     live = [r for r in rows if r[6] is None]
     # Enrichment alone does not keep alive a node its real source has removed.
@@ -86,7 +113,7 @@ def merge_contributions(rows: list[tuple]) -> NodeView:
     kind = use[-1][2]
     inactive = False
     for r in use:
-        props.update(json.loads(r[5]))
+        props.update(_loads(r[5]))
         if r[3]:
             name = r[3]
         if r[4] == 0:
@@ -94,6 +121,15 @@ def merge_contributions(rows: list[tuple]) -> NodeView:
     removed_at = None if live else max(r[6] for r in rows if r[6] is not None)
     return NodeView(id=rows[0][0], kind=kind, name=name, active=not inactive and not removed_at,
                     properties=props, sources=[r[1] for r in use], removed_at=removed_at)
+
+
+def _fetch_all(cursor, size: int = 20000):
+    """Rows in large batches (far fewer round trips into the sqlite3 module)."""
+    while True:
+        rows = cursor.fetchmany(size)
+        if not rows:
+            return
+        yield from rows
 
 
 class SQLiteStore(Store):
@@ -121,6 +157,9 @@ class SQLiteStore(Store):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            # Bulk loads of a million random-keyed rows thrash a small page cache.
+            conn.execute("PRAGMA cache_size=-262144")
+            conn.execute("PRAGMA temp_store=MEMORY")
             self._local.conn = conn
         return conn
 
@@ -264,13 +303,17 @@ class SQLiteStore(Store):
 
     def iter_nodes(self, include_removed: bool = False) -> Iterable[NodeView]:
         batch: list[tuple] = []
-        for row in self.raw_node_rows():
-            if batch and batch[0][0] != row[0]:
-                view = merge_contributions(batch)
-                if include_removed or view.removed_at is None:
-                    yield view
-                batch = []
-            batch.append(row)
+        cur_id = None
+        for row in _fetch_all(self.raw_node_rows()):
+            if row[0] != cur_id:
+                if batch:
+                    view = merge_contributions(batch)
+                    if include_removed or view.removed_at is None:
+                        yield view
+                batch = [row]
+                cur_id = row[0]
+            else:
+                batch.append(row)
         if batch:
             view = merge_contributions(batch)
             if include_removed or view.removed_at is None:
@@ -278,20 +321,30 @@ class SQLiteStore(Store):
 
     def iter_edges(self, include_removed: bool = False) -> Iterable[EdgeView]:
         cur: EdgeView | None = None
-        for src, kind, dst, source, props, removed_at in self.raw_edge_rows():
-            if cur is not None and (cur.src, cur.kind, cur.dst) == (src, kind, dst):
+        # Ids, kinds and sources repeat millions of times: keep one string object each.
+        intern: dict[str, str] = {}
+        for src, kind, dst, source, props, removed_at in _fetch_all(self.raw_edge_rows()):
+            if cur is not None and cur.dst == dst and cur.src == src and cur.kind == kind:
                 if removed_at is None:
-                    cur.properties.update(json.loads(props))
+                    cur.properties.update(_loads(props))
                     cur.sources.append(source)
                     cur.removed_at = None
                 continue
             if cur is not None and (include_removed or cur.removed_at is None):
                 yield cur
-            cur = EdgeView(src=src, dst=dst, kind=kind, properties=json.loads(props),
-                           sources=[source] if removed_at is None else [],
+            src = intern.setdefault(src, src)
+            dst = intern.setdefault(dst, dst)
+            cur = EdgeView(src=src, dst=dst, kind=intern.setdefault(kind, kind),
+                           properties=_loads(props),
+                           sources=[intern.setdefault(source, source)] if removed_at is None else [],
                            removed_at=removed_at)
         if cur is not None and (include_removed or cur.removed_at is None):
             yield cur
+
+    def last_usage_day(self) -> date | None:
+        """The latest live usage day (what the graph's "now" needs), without reading rows."""
+        row = self._conn().execute("SELECT MAX(day) FROM usage WHERE removed_at IS NULL").fetchone()
+        return date.fromisoformat(row[0]) if row and row[0] else None
 
     def graph(self):
         """The in-memory graph for the current generation (loaded once per generation)."""
@@ -338,17 +391,17 @@ class SQLiteStore(Store):
         cols = ("source, day, model, credential_id, project_id, account_id, input_tokens, "
                 "output_tokens, cached_input_tokens, requests, vendor_usd, properties")
         return [UsageRecord(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6], r[7],
-                            r[8], r[9], r[10], json.loads(r[11]))
+                            r[8], r[9], r[10], _loads(r[11]))
                 for r in self._rows("usage", cols, start, end)]
 
     def costs(self, start=None, end=None) -> list[CostRecord]:
         cols = "source, day, scope_id, line_item, usd, properties"
-        return [CostRecord(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], json.loads(r[5]))
+        return [CostRecord(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], _loads(r[5]))
                 for r in self._rows("costs", cols, start, end)]
 
     def activity(self, start=None, end=None) -> list[ActivityRecord]:
         cols = "source, day, actor_id, kind, properties"
-        return [ActivityRecord(r[0], date.fromisoformat(r[1]), r[2], r[3], json.loads(r[4]))
+        return [ActivityRecord(r[0], date.fromisoformat(r[1]), r[2], r[3], _loads(r[4]))
                 for r in self._rows("activity", cols, start, end)]
 
     def runs(self) -> list[dict[str, Any]]:
@@ -364,7 +417,7 @@ class SQLiteStore(Store):
         out: dict[str, dict[str, Any]] = {}
         for source, key, value in self._conn().execute(
                 "SELECT source, key, value FROM settings WHERE removed_at IS NULL ORDER BY source, key"):
-            out.setdefault(source, {})[key] = json.loads(value)
+            out.setdefault(source, {})[key] = _loads(value)
         return out
 
     def get_meta(self, key: str) -> str | None:

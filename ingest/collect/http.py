@@ -79,8 +79,9 @@ class Client:
                 self.retries += 1
                 continue
             if resp.status_code >= 400:
-                raise CollectError(f"GET {_safe(path)}: HTTP {resp.status_code} "
-                                   f"{_snippet(resp)}")
+                err = CollectError(f"GET {_safe(path)}: HTTP {resp.status_code} {_snippet(resp)}")
+                err.status = resp.status_code  # callers may treat e.g. 404 as "not enabled here"
+                raise err
             return resp
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:

@@ -1,0 +1,143 @@
+"""Evaluating rule conditions (`where`, `severity_raise[].when`) on one subject.
+
+Ordered values (`reaches_sensitivity`) compare by their order, timestamps by time
+(`older_than_days` is measured from "now", never the wall clock); a missing value
+fails every test except `exists: false` and `ne`/`not_in`.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..derive import parse_ts
+from ..store.base import NodeView
+from .models import SENSITIVITY_ORDER, Condition
+
+_MISSING = object()
+
+
+class Subject:
+    """Lazy field values of one subject for conditions: cheap fields first, the
+    expensive ones (blast radius, spend) only when a condition asks."""
+
+    def __init__(self, facts, view: NodeView, evidence: dict[str, Any] | None = None):
+        self.facts = facts
+        self.view = view
+        self.evidence = evidence or {}
+        self._memo: dict[str, Any] = {}
+
+    def get(self, field: str) -> Any:
+        if field in self._memo:
+            return self._memo[field]
+        value = self._compute(field)
+        self._memo[field] = value
+        return value
+
+    def _compute(self, field: str) -> Any:
+        v = self.view
+        if field == "id":
+            return v.id
+        if field == "kind":
+            return v.kind
+        if field == "name":
+            return v.name if v.name is not None else _MISSING
+        if field == "active":
+            return bool(v.active)
+        if field == "owner_status":
+            return self.facts.owner_status(v.id)
+        if field == "reaches_sensitivity":
+            return self.facts.reaches_sensitivity(v.id)[0]
+        if field == "spend_usd_30d":
+            return self.facts.spend_usd(v.id, 30)
+        if field.startswith("properties."):
+            return _dig(v.properties, field[len("properties."):])
+        if field.startswith("evidence."):
+            return _dig(self.evidence, field[len("evidence."):])
+        return _MISSING
+
+
+def _dig(data: Any, path: str) -> Any:
+    if isinstance(data, dict) and path in data:
+        return data[path] if data[path] is not None else _MISSING
+    cur = data
+    for part in path.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        else:
+            return _MISSING
+    return _MISSING if cur is None else cur
+
+
+def _ordered(field: str, value: Any) -> Any:
+    if field == "reaches_sensitivity" and isinstance(value, str) and value in SENSITIVITY_ORDER:
+        return SENSITIVITY_ORDER.index(value)
+    if isinstance(value, str):
+        ts = parse_ts(value) if re.match(r"^\d{4}-\d{2}-\d{2}", value) else None
+        if ts is not None:
+            return ts
+    return value
+
+
+def _cmp(op: str, left: Any, right: Any) -> bool:
+    try:
+        if op == "gt":
+            return left > right
+        if op == "gte":
+            return left >= right
+        if op == "lt":
+            return left < right
+        return left <= right
+    except TypeError:
+        return False
+
+
+def holds(cond: Condition, subject: Subject, now: datetime | None) -> bool:
+    value = subject.get(cond.field)
+    for op, arg in cond.ops().items():
+        if op == "exists":
+            if (value is not _MISSING and value != "" and value != []) != arg:
+                return False
+            continue
+        if value is _MISSING:
+            if op in ("ne", "not_in"):
+                continue
+            return False
+        if op == "eq":
+            if value != arg and not (isinstance(value, str) and isinstance(arg, str) and value.lower() == arg.lower()):
+                return False
+        elif op == "ne":
+            if value == arg:
+                return False
+        elif op == "in":
+            if value not in arg:
+                return False
+        elif op == "not_in":
+            if value in arg:
+                return False
+        elif op == "contains":
+            if isinstance(value, (list, tuple, set)):
+                if arg not in value:
+                    return False
+            elif str(arg) not in str(value):
+                return False
+        elif op == "matches":
+            if not re.search(arg, str(value)):
+                return False
+        elif op in ("older_than_days", "newer_than_days"):
+            ts = parse_ts(value)
+            if ts is None or now is None:
+                return False
+            cutoff = now - timedelta(days=float(arg))
+            if op == "older_than_days" and not ts < cutoff:
+                return False
+            if op == "newer_than_days" and not ts >= cutoff:
+                return False
+        else:
+            if not _cmp(op, _ordered(cond.field, value), _ordered(cond.field, arg)):
+                return False
+    return True
+
+
+def all_hold(conds: list[Condition], subject: Subject, now: datetime | None) -> bool:
+    return all(holds(c, subject, now) for c in conds)

@@ -1,0 +1,744 @@
+"""The Neo4j store: the same answers as the embedded store, on a server that scales.
+
+How the graph looks in Neo4j (so users can write their own Cypher in Neo4j Browser):
+
+- Every node carries `:Node` plus one label named after its kind (`:Person`,
+  `:Credential`, ...). Its properties are the merged, *current* view the engine
+  answers with: `id`, `kind`, `name`, `active`, `removed_at`, `sources`, plus every
+  merged property (derived ones included: a person's `status` and `deactivated_at`,
+  a credential's `inactive_reason`). Nested values (maps, mixed lists) are JSON
+  strings. A property whose name collides with one of those fields is only in `_view`.
+- Relationships have the edge kind as type (`HAS_ACCOUNT`, `CAN_ACCESS`, ...), carry
+  their merged properties, `sources` and `removed_at` (set when every source that
+  stated the edge has re-synced without it). Edges derived at load (cross-source
+  linking, leak matching: engine.linking) have `derived: true`.
+  `live: true` marks what is in the engine's current graph (on relationships: not
+  removed and neither end removed): `MATCH (a:Node)-[r]->(b:Node) WHERE r.live`.
+- Bookkeeping sits in underscore properties users can ignore: `_src` (JSON map
+  source -> that source's own statement, so a source's complete re-sync marks only
+  what *it* no longer states as removed), `_view` (the exact view as JSON, nested
+  values intact),
+  and `_acc`/`_ord` on relationships (access level as 0-3, tie-break order).
+- Usage, cost and activity rows, settings, ingest runs and store metadata are
+  `:UsageRow`, `:CostRow`, `:ActivityRow`, `:Setting`, `:IngestRun` and
+  `:BurnpathMeta` nodes (no `:Node` label, so they stay out of graph queries).
+
+Each source load is one managed write transaction (retried by the driver on
+transient errors), written in UNWIND batches of `batch_size`. Derived state (person
+status, credential activity, derived edges, "now") is computed by the very
+functions the embedded store uses (engine.graph.MemoryGraph, engine.derive,
+engine.linking) over the rows read inside that transaction, and written in it:
+a failed load leaves nothing behind.
+
+Blast radius and who-can-reach run in the database: a level-synchronous BFS, one
+Cypher query per depth level (frontier in, best parent per newly reached node out),
+with the same access flow and tie-break as engine.traversal.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any, Iterable
+from urllib.parse import urlsplit, urlunsplit
+
+from ..model import EDGE_KINDS, Access, AccessFlow, EdgeKind, LoadResult, NodeKind, Records
+from .base import (ActivityRecord, CostRecord, EdgeView, NodeView, Reach, Store, StoreError,
+                   UsageRecord)
+from .sqlite import merge_contributions
+
+DEFAULT_BATCH_SIZE = 5000
+KIND_LABELS = [k.value for k in NodeKind]
+TRAVERSABLE_TYPES = [k.value for k, s in EDGE_KINDS.items() if s.traversable]
+_REL_PATTERN = "|".join(TRAVERSABLE_TYPES)
+_FLOW = {k.value: {AccessFlow.explicit: 0, AccessFlow.inherit: 1, AccessFlow.possess: 2}[s.flow]
+         for k, s in EDGE_KINDS.items()}
+ADMIN = int(Access.admin)
+ACCESS_NAMES = {int(a): a.name for a in Access}
+
+# Node fields the engine owns; a source property of the same name stays in `_view` only.
+NODE_FIELDS = frozenset({"id", "kind", "name", "active", "removed_at", "sources", "derived", "live"})
+REL_FIELDS = frozenset({"removed_at", "sources", "derived", "live"})
+
+SCHEMA = [
+    "CREATE CONSTRAINT burnpath_node_id IF NOT EXISTS FOR (n:Node) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT burnpath_usage_uid IF NOT EXISTS FOR (n:UsageRow) REQUIRE n.uid IS UNIQUE",
+    "CREATE CONSTRAINT burnpath_cost_uid IF NOT EXISTS FOR (n:CostRow) REQUIRE n.uid IS UNIQUE",
+    "CREATE CONSTRAINT burnpath_activity_uid IF NOT EXISTS FOR (n:ActivityRow) REQUIRE n.uid IS UNIQUE",
+    "CREATE CONSTRAINT burnpath_setting_uid IF NOT EXISTS FOR (n:Setting) REQUIRE n.uid IS UNIQUE",
+    "CREATE CONSTRAINT burnpath_run_id IF NOT EXISTS FOR (n:IngestRun) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT burnpath_meta_key IF NOT EXISTS FOR (n:BurnpathMeta) REQUIRE n.key IS UNIQUE",
+    "CREATE INDEX burnpath_node_kind IF NOT EXISTS FOR (n:Node) ON (n.kind)",
+    "CREATE INDEX burnpath_usage_source IF NOT EXISTS FOR (n:UsageRow) ON (n.source)",
+    "CREATE INDEX burnpath_usage_day IF NOT EXISTS FOR (n:UsageRow) ON (n.day)",
+    "CREATE INDEX burnpath_usage_credential IF NOT EXISTS FOR (n:UsageRow) ON (n.credential_id)",
+    "CREATE INDEX burnpath_cost_source IF NOT EXISTS FOR (n:CostRow) ON (n.source)",
+    "CREATE INDEX burnpath_activity_source IF NOT EXISTS FOR (n:ActivityRow) ON (n.source)",
+    "CREATE INDEX burnpath_setting_source IF NOT EXISTS FOR (n:Setting) ON (n.source)",
+]
+
+ROW_LABELS = {"usage": "UsageRow", "costs": "CostRow", "activity": "ActivityRow"}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _key(parts: tuple) -> str:
+    return "\x1f".join(parts)
+
+
+def _neo_value(value: Any) -> Any:
+    """A Neo4j property value for a JSON value; None means 'leave it out'."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or isinstance(value, str) or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        return value if -2**63 <= value < 2**63 else str(value)
+    if isinstance(value, list) and value:
+        kinds = {bool if isinstance(v, bool) else type(v) for v in value}
+        if len(kinds) == 1 and kinds <= {str, bool, float} | ({int} if all(
+                isinstance(v, int) and -2**63 <= v < 2**63 for v in value) else set()):
+            return list(value)
+    return _dumps(value)
+
+
+def _flatten(props: dict[str, Any], reserved: frozenset) -> dict[str, Any]:
+    out = {}
+    for k, v in props.items():
+        if k in reserved or k.startswith("_"):
+            continue
+        nv = _neo_value(v)
+        if nv is not None:
+            out[k] = nv
+    return out
+
+
+def _view_doc(v: NodeView) -> dict[str, Any]:
+    return {"kind": v.kind, "name": v.name, "active": v.active, "properties": v.properties,
+            "sources": list(v.sources), "removed_at": v.removed_at}
+
+
+def _view_of(node_id: str, view_json: str | None) -> NodeView | None:
+    if not view_json:
+        return None
+    d = json.loads(view_json)
+    return NodeView(id=node_id, kind=d["kind"], name=d["name"], active=d["active"],
+                    properties=d["properties"], sources=d["sources"], removed_at=d["removed_at"])
+
+
+def merge_edge_contributions(src: str, kind: str, dst: str, contribs: dict[str, dict]) -> EdgeView:
+    """The embedded store's edge merge (SQLiteStore.iter_edges), over one edge's
+    per-source statements: sources in name order, the first one seeds the view."""
+    cur: EdgeView | None = None
+    for source in sorted(contribs):
+        c = contribs[source]
+        if cur is None:
+            cur = EdgeView(src=src, dst=dst, kind=kind, properties=dict(c["properties"]),
+                           sources=[source] if c["removed_at"] is None else [],
+                           removed_at=c["removed_at"])
+        elif c["removed_at"] is None:
+            cur.properties.update(c["properties"])
+            cur.sources.append(source)
+            cur.removed_at = None
+    return cur
+
+
+def _node_rows(node_id: str, contribs: dict[str, dict]) -> list[tuple]:
+    return [(node_id, s, c["kind"], c["name"], c["active"], _dumps(c["properties"]),
+             c["removed_at"], c["enrichment"]) for s, c in sorted(contribs.items())]
+
+
+def _parse_url(url: str) -> tuple[str, str | None]:
+    """Split an optional database name off the URL path (bolt://host:7687/mydb)."""
+    parts = urlsplit(url)
+    db = parts.path.strip("/") or None
+    return urlunsplit((parts.scheme, parts.netloc, "", parts.query, "")), db
+
+
+class _TxState:
+    """The Store reads MemoryGraph.from_store needs, over a load's in-transaction state."""
+
+    def __init__(self, store: "Neo4jStore", node_src: dict, edge_src: dict, usage_days: list):
+        self.node_src, self.edge_src = node_src, edge_src
+        self._store, self._days = store, usage_days
+        self.passed_edges: list[EdgeView] = []
+
+    def iter_nodes(self, include_removed: bool = False) -> Iterable[NodeView]:
+        return iter(self._store._node_views(self.node_src, include_removed))
+
+    def iter_edges(self, include_removed: bool = False) -> Iterable[EdgeView]:
+        self.passed_edges = self._store._edge_views(self.edge_src, include_removed)
+        return iter(self.passed_edges)
+
+    def usage(self, start=None, end=None) -> list:
+        from types import SimpleNamespace
+        return [SimpleNamespace(day=d) for d in self._days]
+
+
+class Neo4jStore(Store):
+    def __init__(self, url: str, user: str = "neo4j", password: str = "",
+                 database: str | None = None, batch_size: int | None = None):
+        from neo4j import GraphDatabase
+        self.url = url
+        self._uri, url_db = _parse_url(url)
+        self.database = database or url_db or os.environ.get("NEO4J_DATABASE") or None
+        self.batch_size = int(batch_size or os.environ.get("NEO4J_BATCH_SIZE") or DEFAULT_BATCH_SIZE)
+        if self.batch_size < 1:
+            raise StoreError("Neo4j batch size must be 1 or more")
+        self._user = user
+        self._graph = None
+        self._graph_gen = -1
+        self._graph_lock = threading.Lock()
+        try:
+            self._driver = GraphDatabase.driver(self._uri, auth=(user, password),
+                                                connection_timeout=10,
+                                                max_transaction_retry_time=30,
+                                                notifications_min_severity="OFF")
+        except Exception as exc:  # noqa: BLE001 - bad URL shapes come back as various errors
+            raise StoreError(f"Neo4j {url}: {exc}") from exc
+        try:
+            self._driver.verify_connectivity()
+            self.ensure_schema()
+        except Exception as exc:
+            self._driver.close()
+            raise self._error(exc) from exc
+
+    # --- connection and schema ----------------------------------------------
+    def _error(self, exc: Exception) -> Exception:
+        from neo4j.exceptions import AuthError, ClientError, ServiceUnavailable
+        if isinstance(exc, StoreError):
+            return exc
+        if isinstance(exc, AuthError):
+            return StoreError(f"Neo4j at {self._uri} rejected the credentials of user {self._user!r} "
+                              f"(set NEO4J_USER and NEO4J_PASSWORD)")
+        if isinstance(exc, ServiceUnavailable):
+            return StoreError(f"cannot reach Neo4j at {self._uri}: is the server running and the "
+                              f"port right? ({exc})")
+        if isinstance(exc, ClientError) and exc.code == "Neo.ClientError.Database.DatabaseNotFound":
+            return StoreError(f"Neo4j at {self._uri} has no database {self.database!r} "
+                              f"(create it, or drop the name to use the default database)")
+        if isinstance(exc, (ClientError, ValueError)) and "ConfigurationError" in type(exc).__name__:
+            return StoreError(f"Neo4j {self.url}: {exc}")
+        return exc
+
+    def _session(self):
+        return self._driver.session(database=self.database) if self.database else self._driver.session()
+
+    def ensure_schema(self) -> None:
+        """Constraints and indexes, created idempotently (IF NOT EXISTS)."""
+        with self._session() as s:
+            for stmt in SCHEMA:
+                s.run(stmt).consume()
+            s.run("CALL db.awaitIndexes(120)").consume()
+
+    def close(self) -> None:
+        self._driver.close()
+
+    def _read(self, fn, *args):
+        try:
+            with self._session() as s:
+                return s.execute_read(fn, *args)
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    def _query(self, cypher: str, **params) -> list:
+        return self._read(lambda tx: list(tx.run(cypher, params)))
+
+    def _batches(self, rows: list):
+        for i in range(0, len(rows), self.batch_size):
+            yield rows[i:i + self.batch_size]
+
+    # --- writes -------------------------------------------------------------
+    def load(self, records: Records, complete: bool) -> LoadResult:
+        run_id = uuid.uuid4().hex
+        now = _now()
+        try:
+            with self._session() as s:
+                removed, graph, gen = s.execute_write(self._load_tx, records, complete, run_id, now)
+        except Exception as exc:
+            raise self._error(exc) from exc
+        with self._graph_lock:
+            self._graph, self._graph_gen = graph, gen
+        return LoadResult(source=records.source, run_id=run_id, complete=complete,
+                          counts=records.counts(), removed=removed, warnings=records.warnings)
+
+    def _load_tx(self, tx, records: Records, complete: bool, run_id: str, now: str):
+        source = records.source
+        # Lock first: concurrent loads serialise here and each reads committed state.
+        rec = tx.run("MERGE (m:BurnpathMeta {key: 'generation'}) ON CREATE SET m.value = '0' "
+                     "SET m._lock = $run RETURN m.value AS v", run=run_id).single()
+        gen = int(rec["v"]) + 1
+        tx.run("CREATE (r:IngestRun {id: $id, source: $source, started_at: $now, complete: $complete, "
+               "files: $files})", id=run_id, source=source, now=now, complete=complete,
+               files=_dumps(records.files)).consume()
+
+        nodes = {r["id"]: r for r in tx.run(
+            "MATCH (n:Node) RETURN n.id AS id, properties(n) AS props, labels(n) AS labels")}
+        rels = list(tx.run(
+            "MATCH (a:Node)-[r]->(b:Node) RETURN elementId(r) AS eid, a.id AS src, type(r) AS kind, "
+            "b.id AS dst, properties(r) AS props"))
+        node_src = {nid: json.loads(r["props"].get("_src") or "{}") for nid, r in nodes.items()}
+        edge_src: dict[tuple, dict] = {}
+        for r in rels:
+            if not r["props"].get("derived"):
+                edge_src[(r["src"], r["kind"], r["dst"])] = json.loads(r["props"].get("_src") or "{}")
+
+        removed: dict[str, int] = {}
+        self._apply_nodes(node_src, source, run_id, records)
+        self._apply_edges(edge_src, source, run_id, records)
+        if complete:
+            for contribs, label in ((node_src, "nodes"), (edge_src, "edges")):
+                removed[label] = 0
+                for c in contribs.values():
+                    mine = c.get(source)
+                    if mine is not None and mine["run_id"] != run_id and mine["removed_at"] is None:
+                        mine["removed_at"] = now
+                        removed[label] += 1
+
+        self._write_rows(tx, source, run_id, records)
+        removed.update(self._mark_rows_removed(tx, source, run_id, records, now, complete))
+
+        days = tx.run("MATCH (u:UsageRow) WHERE u.removed_at IS NULL RETURN max(u.day) AS d").single()["d"]
+        state = _TxState(self, node_src, edge_src, [date.fromisoformat(days)] if days else [])
+        from ..graph import MemoryGraph
+        graph = MemoryGraph.from_store(state)
+        self._write_graph(tx, graph, state, nodes, rels)
+
+        counts = records.counts()
+        tx.run("MATCH (r:IngestRun {id: $id}) SET r.finished_at = $at, r.counts = $counts, "
+               "r.removed = $removed", id=run_id, at=_now(), counts=_dumps(counts),
+               removed=_dumps(removed)).consume()
+        as_of = graph.as_of.isoformat() if graph.as_of else None
+        tx.run("MATCH (m:BurnpathMeta {key: 'generation'}) SET m.value = $gen REMOVE m._lock "
+               "MERGE (a:BurnpathMeta {key: 'as_of'}) SET a.value = $as_of",
+               gen=str(gen), as_of=as_of).consume()
+        return removed, graph, gen
+
+    @staticmethod
+    def _apply_nodes(node_src: dict, source: str, run_id: str, records: Records) -> None:
+        # Two statements about one id in one load: later wins, properties merged
+        # (exactly SQLiteStore._write_nodes).
+        merged: dict[str, dict] = {}
+        for n in records.nodes:
+            cur = merged.get(n.id)
+            active = None if n.active is None else int(n.active)
+            if cur is None:
+                merged[n.id] = {"kind": n.kind.value, "name": n.name, "active": active,
+                                "properties": dict(n.properties), "enrichment": int(n.enrichment)}
+            else:
+                cur["enrichment"] = min(cur["enrichment"], int(n.enrichment))
+                cur["name"] = n.name or cur["name"]
+                if active is not None:
+                    cur["active"] = active if cur["active"] is None else min(cur["active"], active)
+                cur["properties"].update(n.properties)
+        for nid, c in merged.items():
+            # Round-trip through JSON so stored and freshly written values compare equal.
+            c["properties"] = json.loads(_dumps(c["properties"]))
+            node_src.setdefault(nid, {})[source] = {**c, "run_id": run_id, "removed_at": None}
+
+    @staticmethod
+    def _apply_edges(edge_src: dict, source: str, run_id: str, records: Records) -> None:
+        merged: dict[tuple, dict] = {}
+        for e in records.edges:
+            merged.setdefault((e.src, e.kind.value, e.dst), {}).update(e.properties)
+        for key, props in merged.items():
+            edge_src.setdefault(key, {})[source] = {"properties": json.loads(_dumps(props)),
+                                                    "run_id": run_id, "removed_at": None}
+
+    @staticmethod
+    def _node_views(node_src: dict, include_removed: bool = False) -> list[NodeView]:
+        out = []
+        for nid in sorted(node_src):
+            if node_src[nid]:
+                view = merge_contributions(_node_rows(nid, node_src[nid]))
+                if include_removed or view.removed_at is None:
+                    out.append(view)
+        return out
+
+    @staticmethod
+    def _edge_views(edge_src: dict, include_removed: bool = False) -> list[EdgeView]:
+        out = []
+        for key in sorted(edge_src):
+            if edge_src[key]:
+                view = merge_edge_contributions(*key, edge_src[key])
+                if include_removed or view.removed_at is None:
+                    out.append(view)
+        return out
+
+    def _write_graph(self, tx, graph, state: "_TxState", nodes: dict, rels: list) -> None:
+        """Write what changed: node views (current, derived), stored and derived edges."""
+        from ..graph import edge_access, guess_kind
+        node_src, edge_src = state.node_src, state.edge_src
+        in_view = {v.id: v for v in graph.views}
+        merged_all = {v.id: v for v in self._node_views(node_src, include_removed=True)}
+        wanted: dict[str, tuple[str, dict]] = {}
+        for nid in set(node_src) | set(in_view):
+            view = in_view.get(nid) or merged_all.get(nid)
+            src_json = _dumps(node_src.get(nid, {}))
+            if view is None:   # only ever an edge endpoint, and no live edge names it now
+                kind = (guess_kind(nid) or NodeKind.Account).value
+                props = {"id": nid, "kind": kind, "_src": src_json, "live": False, "stub": True}
+            else:
+                kind = view.kind
+                props = _flatten(view.properties, NODE_FIELDS)
+                props.update({"id": nid, "kind": view.kind, "active": view.active,
+                              "sources": list(view.sources), "_src": src_json,
+                              "_view": _dumps(_view_doc(view)), "live": nid in in_view})
+                if view.name is not None:
+                    props["name"] = view.name
+                if view.removed_at is not None:
+                    props["removed_at"] = view.removed_at
+            wanted[nid] = (kind, props)
+        by_kind: dict[tuple[str, bool], list] = {}
+        for nid, (kind, props) in wanted.items():
+            old = nodes.get(nid)
+            if old is not None and old["props"] == props and set(old["labels"]) == {"Node", kind}:
+                continue
+            by_kind.setdefault((kind, old is None), []).append({"id": nid, "props": props})
+        other_labels = ":".join(KIND_LABELS)
+        for (kind, new), rows in sorted(by_kind.items()):
+            if kind not in KIND_LABELS:
+                raise StoreError(f"unknown node kind {kind!r}")
+            if new:
+                q = f"UNWIND $rows AS row CREATE (n:Node:{kind}) SET n = row.props"
+            else:
+                q = (f"UNWIND $rows AS row MATCH (n:Node {{id: row.id}}) "
+                     f"REMOVE n:{other_labels} SET n:{kind} SET n = row.props")
+            for batch in self._batches(rows):
+                tx.run(q, rows=batch).consume()
+
+        # Relationships: stored edges keyed (src, kind, dst); derived ones by position too.
+        # `live`: in the engine's current graph (not removed, no removed endpoint).
+        in_graph = {id(e) for e in graph.edges}
+        passed = {(e.src, e.kind, e.dst): id(e) for e in state.passed_edges}
+        stored_ids = set(passed.values())
+        want_rels: dict[tuple, dict] = {}
+        for key, contribs in edge_src.items():
+            view = merge_edge_contributions(*key, contribs)
+            props = _flatten(view.properties, REL_FIELDS)
+            props.update({"sources": list(view.sources), "derived": False, "_src": _dumps(contribs),
+                          "_acc": edge_access(key[1], view.properties), "_ord": "0" + key[1],
+                          "live": passed.get(key) in in_graph})
+            if view.removed_at is not None:
+                props["removed_at"] = view.removed_at
+            want_rels[(key, None)] = props
+        derived = [e for e in graph.edges if id(e) not in stored_ids]
+        for seq, e in enumerate(derived):
+            props = _flatten(e.properties, REL_FIELDS)
+            props.update({"sources": list(e.sources), "derived": True, "_seq": seq, "live": True,
+                          "_props": _dumps(e.properties), "_acc": edge_access(e.kind, e.properties),
+                          "_ord": f"1{seq:09d}"})
+            want_rels[((e.src, e.kind, e.dst), seq)] = props
+        have: dict[tuple, Any] = {}
+        drop = []
+        for r in rels:
+            p = r["props"]
+            key = ((r["src"], r["kind"], r["dst"]), p.get("_seq") if p.get("derived") else None)
+            if key in have or key not in want_rels:
+                drop.append(r["eid"])
+            else:
+                have[key] = r
+        for batch in self._batches(drop):
+            tx.run("UNWIND $eids AS eid MATCH ()-[r]->() WHERE elementId(r) = eid DELETE r",
+                   eids=batch).consume()
+        update, create = [], {}
+        for key, props in want_rels.items():
+            old = have.get(key)
+            if old is None:
+                (src, kind, dst), _ = key
+                create.setdefault(kind, []).append({"src": src, "dst": dst, "props": props})
+            elif old["props"] != props:
+                update.append({"eid": old["eid"], "props": props})
+        for batch in self._batches(update):
+            tx.run("UNWIND $rows AS row MATCH ()-[r]->() WHERE elementId(r) = row.eid "
+                   "SET r = row.props", rows=batch).consume()
+        for kind, rows in sorted(create.items()):
+            EdgeKind(kind)  # a relationship type is spliced into Cypher: only known kinds
+            for batch in self._batches(rows):
+                tx.run(f"UNWIND $rows AS row MATCH (a:Node {{id: row.src}}), (b:Node {{id: row.dst}}) "
+                       f"CREATE (a)-[r:{kind}]->(b) SET r = row.props", rows=batch).consume()
+
+    def _write_rows(self, tx, source: str, run_id: str, records: Records) -> None:
+        def base(key, day, props):
+            return {"uid": _key((source, key)), "source": source, "key": key, "day": day,
+                    "properties": _dumps(props), "run_id": run_id}
+        usage = [{**base(_key(u.key()), u.day.isoformat(), u.properties), "model": u.model,
+                  "credential_id": u.credential_id, "project_id": u.project_id,
+                  "account_id": u.account_id, "input_tokens": u.input_tokens,
+                  "output_tokens": u.output_tokens, "cached_input_tokens": u.cached_input_tokens,
+                  "requests": u.requests, "vendor_usd": u.vendor_usd} for u in records.usage]
+        costs = [{**base(_key(c.key()), c.day.isoformat(), c.properties), "scope_id": c.scope_id,
+                  "line_item": c.line_item, "usd": c.usd} for c in records.costs]
+        activity = [{**base(_key(a.key()), a.day.isoformat(), a.properties), "actor_id": a.actor_id,
+                     "kind": a.kind} for a in records.activity]
+        settings = [{"uid": _key((source, k)), "source": source, "key": k, "value": _dumps(v),
+                     "run_id": run_id} for k, v in records.settings.items()]
+        for label, rows in (("UsageRow", usage), ("CostRow", costs), ("ActivityRow", activity),
+                            ("Setting", settings)):
+            # Later rows with the same key win, as with the embedded store's upserts.
+            rows = list({r["uid"]: r for r in rows}.values())
+            for batch in self._batches(rows):
+                tx.run(f"UNWIND $rows AS row MERGE (u:{label} {{uid: row.uid}}) SET u = row",
+                       rows=batch).consume()
+
+    @staticmethod
+    def _mark_rows_removed(tx, source, run_id, records: Records, now: str, complete: bool) -> dict:
+        removed: dict[str, int] = {}
+        if not complete:
+            return removed
+        removed["settings"] = tx.run(
+            "MATCH (u:Setting {source: $source}) WHERE u.run_id <> $run AND u.removed_at IS NULL "
+            "SET u.removed_at = $now RETURN count(u) AS c", source=source, run=run_id,
+            now=now).single()["c"]
+        # Usage and cost history is windowed by the vendor: a re-sync replaces the days
+        # it covers, and leaves older history alone.
+        for table, rows in (("usage", records.usage), ("costs", records.costs),
+                            ("activity", records.activity)):
+            if not rows:
+                removed[table] = 0
+                continue
+            lo = min(r.day for r in rows).isoformat()
+            hi = max(r.day for r in rows).isoformat()
+            removed[table] = tx.run(
+                f"MATCH (u:{ROW_LABELS[table]} {{source: $source}}) WHERE u.run_id <> $run "
+                f"AND u.removed_at IS NULL AND u.day >= $lo AND u.day <= $hi "
+                f"SET u.removed_at = $now RETURN count(u) AS c",
+                source=source, run=run_id, lo=lo, hi=hi, now=now).single()["c"]
+        # Same key order as the embedded store's LoadResult.removed.
+        order = ["nodes", "edges", "settings", "usage", "costs", "activity"]
+        return {k: removed[k] for k in order if k in removed}
+
+    # --- reads --------------------------------------------------------------
+    def generation(self) -> int:
+        rows = self._query("MATCH (m:BurnpathMeta {key: 'generation'}) RETURN m.value AS v")
+        return int(rows[0]["v"]) if rows else 0
+
+    def get_node(self, node_id: str, include_removed: bool = False) -> NodeView | None:
+        rows = self._query("MATCH (n:Node {id: $id}) RETURN n._view AS v, n.live AS live", id=node_id)
+        if not rows or not (rows[0]["live"] or include_removed):
+            return None
+        return _view_of(node_id, rows[0]["v"])
+
+    def list_nodes(self, kind: str | None, offset: int, limit: int,
+                   include_removed: bool = False) -> tuple[list[NodeView], int]:
+        if kind is not None and kind not in KIND_LABELS:
+            return [], 0
+        label = kind or "Node"
+        def run(tx):
+            total = tx.run(f"MATCH (n:{label}) WHERE n.live RETURN count(n) AS c").single()["c"]
+            page = list(tx.run(f"MATCH (n:{label}) WHERE n.live RETURN n.id AS id, n._view AS v "
+                               f"ORDER BY n.id SKIP $offset LIMIT $limit",
+                               offset=max(offset, 0), limit=max(limit, 0)))
+            return page, total
+        page, total = self._read(run)
+        return [_view_of(r["id"], r["v"]) for r in page], total
+
+    def _contributions(self) -> tuple[dict, dict]:
+        def run(tx):
+            nodes = {r["id"]: json.loads(r["s"] or "{}") for r in tx.run(
+                "MATCH (n:Node) RETURN n.id AS id, n._src AS s")}
+            edges = {(r["src"], r["kind"], r["dst"]): json.loads(r["s"] or "{}") for r in tx.run(
+                "MATCH (a:Node)-[r]->(b:Node) WHERE NOT r.derived "
+                "RETURN a.id AS src, type(r) AS kind, b.id AS dst, r._src AS s")}
+            return nodes, edges
+        return self._read(run)
+
+    def iter_nodes(self, include_removed: bool = False) -> Iterable[NodeView]:
+        nodes, _ = self._contributions()
+        return iter(self._node_views(nodes, include_removed))
+
+    def iter_edges(self, include_removed: bool = False) -> Iterable[EdgeView]:
+        def run(tx):
+            return {(r["src"], r["kind"], r["dst"]): json.loads(r["s"] or "{}") for r in tx.run(
+                "MATCH (a:Node)-[r]->(b:Node) WHERE NOT r.derived "
+                "RETURN a.id AS src, type(r) AS kind, b.id AS dst, r._src AS s")}
+        return iter(self._edge_views(self._read(run), include_removed))
+
+    def graph(self):
+        """The engine's in-memory graph of this database, for analyses not pushed
+        down yet; built once per generation (a load hands over the one it derived)."""
+        from ..graph import MemoryGraph
+        gen = self.generation()
+        with self._graph_lock:
+            if self._graph is None or self._graph_gen != gen:
+                self._graph = MemoryGraph.from_store(self)
+                self._graph_gen = gen
+            return self._graph
+
+    # --- path queries, in the database --------------------------------------
+    def blast_radius(self, node_id: str, max_depth: int) -> list[Reach]:
+        return self._traverse(node_id, max_depth, reverse=False)
+
+    def who_can_reach(self, node_id: str, max_depth: int) -> list[Reach]:
+        return self._traverse(node_id, max_depth, reverse=True)
+
+    # One BFS level each (engine.traversal's algorithm, in Cypher). Newly reached
+    # nodes keep, per state, the candidate with the highest value, then the lowest
+    # parent id, then the first edge (`_ord`: stored edges by kind, then derived ones).
+    # Forward: one value; explicit edges cap at their access, possess restores admin,
+    # inherit passes on. Reverse: two values, F (a possess edge nearer the target has
+    # fixed the access) and U (not yet: the minimum of explicit edges so far).
+    _LEVEL_FWD = f"""
+        UNWIND $frontier AS f
+        MATCH (p:Node {{id: f[0]}})-[r:{_REL_PATTERN}]->(n:Node)
+        WHERE r.live AND $seen[n.id] IS NULL
+        WITH n.id AS nid, p.id AS pid, type(r) AS kind, r._ord AS ord,
+             CASE $flow[type(r)]
+               WHEN 0 THEN CASE WHEN r._acc < f[2] THEN r._acc ELSE f[2] END
+               WHEN 2 THEN {ADMIN} ELSE f[2] END AS cu
+        ORDER BY nid, cu DESC, pid, ord
+        WITH nid, collect([pid, kind, cu])[0] AS bu
+        RETURN nid, null AS fparent, null AS fkind, -1 AS fval, false AS from_u,
+               bu[0] AS uparent, bu[1] AS ukind, bu[2] AS uval
+    """
+    _LEVEL_REV = f"""
+        UNWIND $frontier AS f
+        MATCH (p:Node {{id: f[0]}})<-[r:{_REL_PATTERN}]-(n:Node)
+        WHERE r.live AND $seen[n.id] IS NULL
+        WITH n.id AS nid, p.id AS pid, type(r) AS kind, r._ord AS ord, r._acc AS acc,
+             $flow[type(r)] AS flow, f[1] AS pf, f[2] AS pu
+        WITH nid, pid, kind, ord,
+             CASE WHEN flow = 2 THEN CASE WHEN pu > pf THEN pu ELSE pf END ELSE pf END AS cf,
+             flow = 2 AND pu > pf AS from_u,
+             CASE WHEN flow = 2 THEN -1
+                  WHEN flow = 0 THEN CASE WHEN pu < 0 THEN -1 WHEN acc < pu THEN acc ELSE pu END
+                  ELSE pu END AS cu
+        ORDER BY nid, cf DESC, pid, ord
+        WITH nid, collect([pid, kind, cf, from_u])[0] AS bf, collect([cu, pid, ord, kind]) AS us
+        UNWIND us AS u
+        WITH nid, bf, u ORDER BY nid, u[0] DESC, u[1], u[2]
+        WITH nid, bf, collect(u)[0] AS bu
+        RETURN nid, bf[0] AS fparent, bf[1] AS fkind, bf[2] AS fval, bf[3] AS from_u,
+               bu[1] AS uparent, bu[3] AS ukind, bu[0] AS uval
+    """
+
+    def _traverse(self, node_id: str, max_depth: int, reverse: bool) -> list[Reach]:
+        from ..traversal import NodeNotFound
+        query = self._LEVEL_REV if reverse else self._LEVEL_FWD
+
+        def run(tx):
+            rec = tx.run("MATCH (n:Node {id: $id}) WHERE n.live RETURN n.id AS id", id=node_id).single()
+            if rec is None:
+                raise NodeNotFound(node_id)
+            if max_depth < 0:
+                raise ValueError("maxDepth must be 0 or more")
+            seen: dict[str, bool] = {node_id: True}
+            val = {"F": {node_id: -1}, "U": {node_id: ADMIN}}
+            # (state, node) -> (parent, edge kind, parent's state)
+            parent: dict[tuple[str, str], tuple[str, str, str]] = {}
+            depth_of: dict[str, int] = {}
+            frontier = [[node_id, -1, ADMIN]]
+            depth = 0
+            while depth < max_depth and frontier:
+                depth += 1
+                rows = list(tx.run(query, frontier=frontier, seen=seen, flow=_FLOW))
+                frontier = []
+                for r in rows:
+                    nid = r["nid"]
+                    seen[nid] = True
+                    depth_of[nid] = depth
+                    val["F"][nid] = r["fval"]
+                    val["U"][nid] = r["uval"]
+                    if r["fparent"] is not None:
+                        parent[("F", nid)] = (r["fparent"], r["fkind"], "U" if r["from_u"] else "F")
+                    parent[("U", nid)] = (r["uparent"], r["ukind"], "U")
+                    frontier.append([nid, r["fval"], r["uval"]])
+            return val, parent, depth_of
+
+        try:
+            with self._session() as s:
+                val, parent, depth_of = s.execute_read(run)
+        except (NodeNotFound, ValueError):
+            raise
+        except Exception as exc:
+            raise self._error(exc) from exc
+        out = []
+        for nid, d in depth_of.items():
+            f, u = val["F"].get(nid, -1), val["U"].get(nid, -1)
+            state = "F" if f >= u else "U"
+            path, kinds, cur = [nid], [], nid
+            while cur != node_id:
+                p, kind, pstate = parent[(state, cur)]
+                kinds.append(kind)
+                path.append(p)
+                cur, state = p, pstate
+            if not reverse:
+                path.reverse()
+                kinds.reverse()
+            out.append(Reach(node_id=nid, depth=d, access=ACCESS_NAMES[max(f, u)], path=path,
+                             edge_kinds=kinds))
+        out.sort(key=lambda r: (r.depth, r.node_id))
+        return out
+
+    # --- rows ---------------------------------------------------------------
+    def _rows(self, label: str, start, end) -> list[dict]:
+        where = ["u.removed_at IS NULL"]
+        if start is not None:
+            where.append("u.day >= $start")
+        if end is not None:
+            where.append("u.day <= $end")
+        rows = self._query(f"MATCH (u:{label}) WHERE {' AND '.join(where)} RETURN properties(u) AS p",
+                           start=start.isoformat() if start else None,
+                           end=end.isoformat() if end else None)
+        out = [r["p"] for r in rows]
+        out.sort(key=lambda p: (p["day"], p["source"], p["key"]))
+        return out
+
+    def usage(self, start=None, end=None) -> list[UsageRecord]:
+        return [UsageRecord(p["source"], date.fromisoformat(p["day"]), p["model"], p.get("credential_id"),
+                            p.get("project_id"), p.get("account_id"), p["input_tokens"],
+                            p["output_tokens"], p["cached_input_tokens"], p["requests"],
+                            p.get("vendor_usd"), json.loads(p["properties"]))
+                for p in self._rows("UsageRow", start, end)]
+
+    def costs(self, start=None, end=None) -> list[CostRecord]:
+        return [CostRecord(p["source"], date.fromisoformat(p["day"]), p.get("scope_id"),
+                           p.get("line_item"), p["usd"], json.loads(p["properties"]))
+                for p in self._rows("CostRow", start, end)]
+
+    def activity(self, start=None, end=None) -> list[ActivityRecord]:
+        return [ActivityRecord(p["source"], date.fromisoformat(p["day"]), p["actor_id"], p["kind"],
+                               json.loads(p["properties"]))
+                for p in self._rows("ActivityRow", start, end)]
+
+    def runs(self) -> list[dict[str, Any]]:
+        rows = self._query("MATCH (r:IngestRun) RETURN properties(r) AS p ORDER BY p.started_at, p.id")
+        out = [{"id": p["id"], "source": p["source"], "started_at": p["started_at"],
+                "finished_at": p.get("finished_at"), "complete": bool(p["complete"]),
+                "counts": json.loads(p.get("counts") or "{}"),
+                "removed": json.loads(p.get("removed") or "{}")} for p in (r["p"] for r in rows)]
+        out.sort(key=lambda r: (r["started_at"], r["id"]))
+        return out
+
+    def settings(self) -> dict[str, dict[str, Any]]:
+        rows = self._query("MATCH (s:Setting) WHERE s.removed_at IS NULL "
+                           "RETURN s.source AS source, s.key AS key, s.value AS value")
+        out: dict[str, dict[str, Any]] = {}
+        for r in sorted(rows, key=lambda r: (r["source"], r["key"])):
+            out.setdefault(r["source"], {})[r["key"]] = json.loads(r["value"])
+        return out
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._query("MATCH (m:BurnpathMeta {key: $key}) RETURN m.value AS v", key=key)
+        return rows[0]["v"] if rows else None
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        def run(tx):
+            if value is None:
+                tx.run("MATCH (m:BurnpathMeta {key: $key}) DELETE m", key=key).consume()
+            else:
+                tx.run("MERGE (m:BurnpathMeta {key: $key}) SET m.value = $value",
+                       key=key, value=value).consume()
+        try:
+            with self._session() as s:
+                s.execute_write(run)
+        except Exception as exc:
+            raise self._error(exc) from exc

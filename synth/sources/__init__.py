@@ -1,0 +1,1 @@
+"""One writer per snapshot source, all reading the same synth.org.Org."""
