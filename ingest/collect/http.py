@@ -21,7 +21,8 @@ class Client:
                  sleep=time.sleep):
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
-                                  follow_redirects=True)
+                                  follow_redirects=True,
+                                  event_hooks={"request": [_keep_credentials_home(self.base_url, headers)]})
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_wait = max_wait
@@ -51,7 +52,7 @@ class Client:
                     except (TypeError, ValueError):
                         pass
             reset = response.headers.get("x-ratelimit-reset") or response.headers.get("x-rate-limit-reset")
-            if reset and response.status_code == 429:
+            if reset and (response.status_code == 429 or _rate_limited(response)):
                 try:
                     return min(max(float(reset) - time.time(), 0.0), self.max_wait)
                 except ValueError:
@@ -73,7 +74,7 @@ class Client:
                 attempt += 1
                 self.retries += 1
                 continue
-            if resp.status_code in RETRY_STATUSES and attempt < self.max_retries:
+            if (resp.status_code in RETRY_STATUSES or _rate_limited(resp)) and attempt < self.max_retries:
                 self.sleep(self._wait(resp, attempt))
                 attempt += 1
                 self.retries += 1
@@ -90,6 +91,29 @@ class Client:
             return resp.json()
         except json.JSONDecodeError:
             raise CollectError(f"GET {_safe(path)}: response is not JSON") from None
+
+
+def _rate_limited(resp: httpx.Response) -> bool:
+    """GitHub (and Okta's older behaviour) answer an exhausted quota with 403 and a
+    zero remaining count rather than 429."""
+    if resp.status_code != 403:
+        return False
+    remaining = resp.headers.get("x-ratelimit-remaining") or resp.headers.get("x-rate-limit-remaining")
+    return remaining is not None and remaining.strip() == "0"
+
+
+def _keep_credentials_home(base_url: str, headers: dict[str, str]):
+    """httpx drops Authorization on a redirect to another origin, but not custom key
+    headers (Anthropic's x-api-key...): drop every header we were given instead."""
+    home = httpx.URL(base_url)
+    names = list(headers)
+
+    def hook(request: httpx.Request) -> None:
+        url = request.url
+        if (url.scheme, url.host, url.port) != (home.scheme, home.host, home.port):
+            for name in names:
+                request.headers.pop(name, None)
+    return hook
 
 
 def _safe(path: str) -> str:
