@@ -73,14 +73,27 @@ def _json(body: dict, status: int = 200, headers: dict | None = None) -> JSONRes
 
 
 def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection: bool = True,
-               limits: Optional[Limits] = None, access_log: Optional[TextIO] = None) -> FastAPI:
+               limits: Optional[Limits] = None, access_log: Optional[TextIO] = None,
+               warm_up: bool = False) -> FastAPI:
     limits = limits or Limits()
     tokens = TokenStore(engine.store)
     pool = ThreadPoolExecutor(max_workers=limits.workers, thread_name_prefix="graphql")
     logger = access_logger(access_log)
 
+    def warm() -> None:
+        # Evaluate the rule pack before the first findings request needs it.
+        from .schema import FINDINGS_LOCK
+        from engine.findings import findings
+        try:
+            with FINDINGS_LOCK:
+                findings(engine)
+        except Exception:  # noqa: BLE001 - a request will meet (and report) the same failure
+            log.exception("warming the findings cache failed")
+
     @asynccontextmanager
     async def lifespan(_app):
+        if warm_up:
+            asyncio.get_running_loop().run_in_executor(pool, warm)
         yield
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -167,7 +180,7 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
         try:
             outcome = await asyncio.wait_for(asyncio.shield(future), timeout=budget)
         except asyncio.TimeoutError:
-            # The worker stops at its next field (api.context.Deadline); answer now.
+            # The worker stops at its next checkpoint (api.schema.engine_at); answer now.
             request.state.error_codes = [LIMIT_EXCEEDED]
             body = error_body(f"the request exceeded the {budget:g} s time limit", LIMIT_EXCEEDED)
             body["errors"][0]["extensions"]["limit"] = "timeout_seconds"

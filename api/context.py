@@ -6,8 +6,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from strawberry.extensions import SchemaExtension
-
 from .errors import FORBIDDEN, LIMIT_EXCEEDED, error
 from .limits import Limits
 
@@ -56,14 +54,3 @@ def require_admin(info) -> None:
     ctx = context_of(info)
     if ctx.role != "admin":
         raise error(f"this needs the admin role (your token's role is {ctx.role})", FORBIDDEN)
-
-
-class Deadline(SchemaExtension):
-    """Stops a running query at its deadline: each field resolution checks it, so a
-    query that overruns ends at its next field instead of holding a worker."""
-
-    def resolve(self, _next, root, info, *args, **kwargs):
-        ctx = info.context
-        if isinstance(ctx, RequestContext) and ctx.deadline is not None:
-            ctx.check_deadline()
-        return _next(root, info, *args, **kwargs)

@@ -51,10 +51,12 @@ def code_of(err: GraphQLError) -> str:
         code = (orig.extensions or {}).get("code")
         if code in CODES:
             return code
-    if orig is None or isinstance(orig, GraphQLError):
-        # graphql-core's own (syntax, validation, variable and scalar coercion), or a
-        # resolver's deliberate message without a code: the request's fault.
-        return BAD_INPUT
+    if orig is None:
+        return BAD_INPUT  # graphql-core's own: syntax, validation
+    if isinstance(orig, GraphQLError) and not err.path:
+        return BAD_INPUT  # raised before execution: variable coercion
+    # A failure while resolving or serialising a field (e.g. a value its type cannot
+    # represent) is the server's, whatever raised it.
     return INTERNAL
 
 

@@ -69,8 +69,7 @@ def to_sarif(items, rules) -> dict:
             result["ruleIndex"] = rule_index[f.rule]
         results.append(result)
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
-        "tool": {"driver": {"name": "burnpath", "informationUri": "https://github.com/burnpath/burnpath",
-                            "version": _version(), "rules": driver_rules}},
+        "tool": {"driver": {"name": "burnpath", "version": _version(), "rules": driver_rules}},
         "results": results,
         "columnKind": "unicodeCodePoints",
     }]}

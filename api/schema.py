@@ -10,12 +10,15 @@ api/schema.graphql (`burnpath schema`); tests fail when the two drift.
 from __future__ import annotations
 
 import base64
+import threading
+import time
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated, Callable, Optional, Sequence, TypeVar
+from typing import Annotated, Callable, NewType, Optional, Sequence, TypeVar
 
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -24,7 +27,7 @@ from engine.service import BlastRadiusResult, Engine
 from engine.store.base import NodeView, Reach as _Reach
 from engine.traversal import NodeNotFound
 
-from .context import Deadline, context_of, engine_of, limits_of
+from .context import context_of, engine_of, limits_of
 from .errors import BAD_INPUT, LIMIT_EXCEEDED, NOT_FOUND, error
 from .limits import Limits
 from .redact import redact, redact_text
@@ -74,9 +77,23 @@ def traversal_depth(max_depth: int, info: Optional[Info] = None) -> int:
     return max_depth
 
 
+def engine_at(info: Info) -> Engine:
+    """The engine, after checking the request's deadline: every resolver that calls
+    the engine starts here, so a query past its time limit stops at its next one."""
+    ctx = context_of(info)
+    ctx.check_deadline()
+    return ctx.engine
+
+
 def _ts(value) -> Optional[datetime]:
     from engine.derive import parse_ts
     return parse_ts(value)
+
+
+BigInt = NewType("BigInt", int)
+SCALARS = {BigInt: strawberry.scalar(
+    name="BigInt", serialize=int, parse_value=int,
+    description="An integer that may exceed 32 bits (token and request counts), sent as a JSON number.")}
 
 
 # --- enums -----------------------------------------------------------------------
@@ -163,12 +180,12 @@ class Node:
 
     @strawberry.field(description="Resolved owners: direct, else through service account, project or team.")
     def owners(self, info: Info) -> list["Node"]:
-        return [Node(view=v) for v in engine_of(info).owners(self.view.id)]
+        return [Node(view=v) for v in engine_at(info).owners(self.view.id)]
 
     @strawberry.field(description="Risk score with its reasons.")
     def risk(self, info: Info) -> Risk:
         from engine.risk import risk_of
-        score = risk_of(engine_of(info), self.view.id)
+        score = risk_of(engine_at(info), self.view.id)
         return Risk(score=score.score, reasons=[redact_text(f"{f.reason} (+{f.weight:g})") for f in score.factors],
                     factors=[RiskFactor(reason=redact_text(f.reason), weight=f.weight, detail=redact(f.detail))
                              for f in score.factors])
@@ -233,7 +250,7 @@ def reaches(engine: Engine, rs: Sequence[_Reach], kind: Optional[str] = None,
     ctx = context_of(info) if info is not None else None
     out = []
     for i, r in enumerate(rs):
-        if ctx is not None and i % 512 == 0:
+        if ctx is not None and i % 256 == 0:
             ctx.check_deadline()
         v = engine.node(r.node_id)
         if v is not None and (kind is None or v.kind == kind):
@@ -337,6 +354,13 @@ def _check_kind(kind: str) -> None:
 class BlastRadius:
     res: strawberry.Private[BlastRadiusResult]
     eng: strawberry.Private[Engine]
+    # Every reach with its node view, looked up once however many fields ask.
+    _all: strawberry.Private[Optional[list]] = None
+
+    def _reaches(self, info: Info, kind: Optional[str] = None) -> list[Reach]:
+        if self._all is None:
+            self._all = reaches(self.eng, self.res.reachable, info=info)
+        return self._all if kind is None else [x for x in self._all if x.view.kind == kind]
 
     @strawberry.field(description="The node the traversal starts from.")
     def source(self) -> Node:
@@ -345,7 +369,7 @@ class BlastRadius:
     @strawberry.field(description="Every node reachable over traversable edges within maxDepth "
                                   "(ordered by depth, then id). `reachableConnection` pages it.")
     def reachable(self, info: Info) -> list[Reach]:
-        return reaches(self.eng, self.res.reachable, info=info)
+        return self._reaches(info)
 
     @strawberry.field(description="`reachable` as a cursor connection, optionally of one node kind.")
     def reachable_connection(
@@ -358,15 +382,15 @@ class BlastRadius:
 
     @strawberry.field(description="Reachable data sources.")
     def data_sources(self, info: Info) -> list[Reach]:
-        return reaches(self.eng, self.res.reachable, _NodeKind.DataSource.value, info)
+        return self._reaches(info, _NodeKind.DataSource.value)
 
     @strawberry.field(description="Reachable SaaS apps.")
     def saas_apps(self, info: Info) -> list[Reach]:
-        return reaches(self.eng, self.res.reachable, _NodeKind.SaaSApp.value, info)
+        return self._reaches(info, _NodeKind.SaaSApp.value)
 
     @strawberry.field(description="Reachable credentials.")
     def credentials(self, info: Info) -> list[Reach]:
-        return reaches(self.eng, self.res.reachable, _NodeKind.Credential.value, info)
+        return self._reaches(info, _NodeKind.Credential.value)
 
     @strawberry.field(description="Dollars an hour the reachable active credentials could burn.")
     def spend_exposure_usd_per_hour(self) -> Optional[float]:
@@ -404,11 +428,11 @@ def _paginate_nodes(engine: Engine, kind: Optional[str], first: Optional[int],
 class SpendRow:
     key: Optional[str] = strawberry.field(description="The group's id or name; null is spend no owner explains.")
     usd: float = strawberry.field(description="Measured spend in US dollars.")
-    input_tokens: int = strawberry.field(description="Input (prompt) tokens.")
-    output_tokens: int = strawberry.field(description="Output (completion) tokens.")
-    requests: int = strawberry.field(description="Requests (model calls).")
-    unpriced_requests: int = strawberry.field(description="Requests on models with no known price (not counted as $0).")
-    unpriced_tokens: int = strawberry.field(description="Tokens on models with no known price.")
+    input_tokens: BigInt = strawberry.field(description="Input (prompt) tokens.")
+    output_tokens: BigInt = strawberry.field(description="Output (completion) tokens.")
+    requests: BigInt = strawberry.field(description="Requests (model calls).")
+    unpriced_requests: BigInt = strawberry.field(description="Requests on models with no known price (not counted as $0).")
+    unpriced_tokens: BigInt = strawberry.field(description="Tokens on models with no known price.")
     detail: JSON = strawberry.field(description="Breakdown behind the row (by source, model...).")
 
 
@@ -458,6 +482,28 @@ class FindingEdge:
     node: Finding = strawberry.field(description="The finding.")
 
 
+# The rule pack is evaluated once per store generation (then cached by the engine);
+# one evaluation at a time, so concurrent first requests wait for it instead of each
+# repeating it, and a waiter gives up at its own deadline.
+FINDINGS_LOCK = threading.Lock()
+
+
+def findings_filtered(info: Info, rule: Optional[str], severity: Optional[str], subject) -> list:
+    from engine.findings import findings as run_findings
+    ctx = context_of(info)
+    wait = -1 if ctx.deadline is None else max(0.0, ctx.deadline - time.monotonic())
+    if not FINDINGS_LOCK.acquire(timeout=wait):
+        raise error("the rule pack is still being evaluated for the current data; retry shortly",
+                    LIMIT_EXCEEDED, limit="timeout_seconds")
+    try:
+        return run_findings(ctx.engine, rule=rule, severity=severity,
+                            subject=str(subject) if subject is not None else None)
+    except ValueError as exc:  # an unknown rule id
+        raise error(str(exc), BAD_INPUT) from exc
+    finally:
+        FINDINGS_LOCK.release()
+
+
 @strawberry.type(description="A page of findings, in the order the rule pack reports them.")
 class FindingConnection:
     nodes: list[Finding] = strawberry.field(description="The findings on this page.")
@@ -474,9 +520,9 @@ class UsageDay:
     model: str = strawberry.field(description="The model called.")
     credential: Optional[str] = strawberry.field(description="Credential node id the usage is on, when known.")
     usd: Optional[float] = strawberry.field(description="Spend that day; null when the model has no price.")
-    input_tokens: int = strawberry.field(description="Input tokens that day.")
-    output_tokens: int = strawberry.field(description="Output tokens that day.")
-    requests: int = strawberry.field(description="Requests that day.")
+    input_tokens: BigInt = strawberry.field(description="Input tokens that day.")
+    output_tokens: BigInt = strawberry.field(description="Output tokens that day.")
+    requests: BigInt = strawberry.field(description="Requests that day.")
     anomalous: bool = strawberry.field(description="Far above the credential's own trailing baseline.")
     note: Optional[str] = strawberry.field(description="Why the day stands out, when it does.")
 
@@ -548,7 +594,7 @@ def _not_found(exc: NodeNotFound):
 class Query:
     @strawberry.field(description="One node by id; null when there is none.")
     def node(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Node id.")]) -> Optional[Node]:
-        view = engine_of(info).node(str(id))
+        view = engine_at(info).node(str(id))
         return Node(view=view) if view else None
 
     @strawberry.field(description="Nodes, optionally of one kind, ordered by id, with cursor pagination.")
@@ -557,14 +603,14 @@ class Query:
               first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
               after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
               ) -> NodeConnection:
-        return _paginate_nodes(engine_of(info), kind, first, after, info)
+        return _paginate_nodes(engine_at(info), kind, first, after, info)
 
     @strawberry.field(description="If this node is compromised: what is reachable, and how fast money burns.")
     def blast_radius(self, info: Info,
                      id: Annotated[strawberry.ID, strawberry.argument(description="The compromised node.")],
                      max_depth: Annotated[int, strawberry.argument(description="Hops to follow (capped by the server).")] = 8,
                      ) -> BlastRadius:
-        eng = engine_of(info)
+        eng = engine_at(info)
         try:
             return BlastRadius(res=eng.blast_radius(str(id), traversal_depth(max_depth, info)), eng=eng)
         except NodeNotFound as exc:
@@ -576,7 +622,7 @@ class Query:
                       id: Annotated[strawberry.ID, strawberry.argument(description="The node to protect.")],
                       max_depth: Annotated[int, strawberry.argument(description="Hops to follow back (capped by the server).")] = 8,
                       ) -> list[Reach]:
-        eng = engine_of(info)
+        eng = engine_at(info)
         try:
             return reaches(eng, eng.who_can_reach(str(id), traversal_depth(max_depth, info)), info=info)
         except NodeNotFound as exc:
@@ -591,7 +637,7 @@ class Query:
             first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
             after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
     ) -> ReachConnection:
-        eng = engine_of(info)
+        eng = engine_at(info)
         try:
             rs = eng.who_can_reach(str(id), traversal_depth(max_depth, info))
         except NodeNotFound as exc:
@@ -606,13 +652,11 @@ class Query:
                  first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
                  after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
                  ) -> FindingConnection:
-        from engine.findings import findings as run_findings
-        eng = engine_of(info)
+        eng = engine_at(info)
         if severity is not None and severity not in Severity.__members__:
             raise error(f"unknown severity {severity!r} (critical, high, medium, low)", BAD_INPUT)
         page_size(first, info)  # reject a bad page size before the rules run
-        items = run_findings(eng, rule=rule, severity=severity,
-                             subject=str(subject) if subject is not None else None)
+        items = findings_filtered(info, rule, severity, subject)
         page, start, _ = _window(items, lambda f: f.id, first, after, info)
         edges = [FindingEdge(cursor=list_cursor(start + i, f.id), node=Finding(f=f, eng=eng))
                  for i, f in enumerate(page)]
@@ -630,7 +674,7 @@ class Query:
             raise error(f"unknown groupBy {group_by!r} (one of {', '.join(GROUP_BYS)})", BAD_INPUT)
         if from_ and to and from_ > to:
             raise error("from is after to", BAD_INPUT)
-        rows = run_spend(engine_of(info), group_by, from_, to)
+        rows = run_spend(engine_at(info), group_by, from_, to)
         return [SpendRow(key=r.key, usd=r.usd, input_tokens=r.input_tokens, output_tokens=r.output_tokens,
                          requests=r.requests, unpriced_requests=r.unpriced_requests,
                          unpriced_tokens=r.unpriced_tokens, detail=redact(r.detail)) for r in rows]
@@ -642,7 +686,7 @@ class Query:
                          since: Annotated[Optional[datetime], strawberry.argument(description="When the compromise began (default: its first exposure).")] = None,
                          ) -> CompromiseTrace:
         from engine.trace import trace_compromise as run_trace
-        eng = engine_of(info)
+        eng = engine_at(info)
         try:
             return CompromiseTrace(t=run_trace(eng, str(id), since), eng=eng)
         except NodeNotFound as exc:
@@ -671,9 +715,8 @@ class BurnpathSchema(strawberry.Schema):
 
 
 def build_schema(query=Query, mutation=Mutation) -> strawberry.Schema:
-    return BurnpathSchema(query=query, mutation=mutation,
-                          extensions=[Deadline, lambda: ParserCache(maxsize=256),
-                                      lambda: ValidationCache(maxsize=256)])
+    return BurnpathSchema(query=query, mutation=mutation, config=StrawberryConfig(scalar_map=SCALARS),
+                          extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
 
 
 schema = build_schema()

@@ -20,7 +20,8 @@ def serve(engine: Engine, host: str, port: int, graphiql: bool = True, introspec
         print(f"burnpath serve: {refusal}", file=sys.stderr)
         return 2
     limits = limits or Limits.from_env()
-    app = create_app(engine, graphiql=graphiql, introspection=introspection, limits=limits)
+    app = create_app(engine, graphiql=graphiql, introspection=introspection, limits=limits,
+                     warm_up=True)
     engine.graph()  # load before the first request
     # Our own JSON access log replaces uvicorn's (which would not know role or operation).
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

@@ -17,28 +17,28 @@ from .errors import BAD_INPUT, error
 @strawberry.type(description="Invoice-level cost (OpenAI costs, Anthropic cost_report) beside the measured "
                              "spend of the same source and scope; never added to spend.")
 class SpendReconciliationRow:
-    source: str
+    source: str = strawberry.field(description="Snapshot source: openai or anthropic.")
     scope: Optional[str] = strawberry.field(description="Project or workspace node id; null: the organization.")
-    invoice_usd: float
-    measured_usd: float
+    invoice_usd: float = strawberry.field(description="What the invoice-level report states, in US dollars.")
+    measured_usd: float = strawberry.field(description="Measured spend (usage priced) for the same source and scope.")
     difference_usd: float = strawberry.field(description="Invoice minus measured: spend no measured usage explains.")
     unpriced_requests: int = strawberry.field(description="Measured requests on models with no known price.")
 
 
 @strawberry.type(description="One actor's Claude Code activity on one day (activity, not spend).")
 class ActivityDay:
-    day: date
+    day: date = strawberry.field(description="The UTC day.")
     actor: strawberry.ID = strawberry.field(description="person:<email>, else the Anthropic user or API key.")
-    kind: str
-    sessions: int
-    lines_added: int
-    lines_removed: int
-    commits: int
-    pull_requests: int
-    tool_actions_accepted: int
-    tool_actions_rejected: int
+    kind: str = strawberry.field(description="Activity kind as the source names it.")
+    sessions: int = strawberry.field(description="Claude Code sessions that day.")
+    lines_added: int = strawberry.field(description="Lines of code added.")
+    lines_removed: int = strawberry.field(description="Lines of code removed.")
+    commits: int = strawberry.field(description="Commits made with Claude Code.")
+    pull_requests: int = strawberry.field(description="Pull requests made with Claude Code.")
+    tool_actions_accepted: int = strawberry.field(description="Tool actions (edits, commands) accepted.")
+    tool_actions_rejected: int = strawberry.field(description="Tool actions rejected.")
     estimated_cost_usd: float = strawberry.field(description="The vendor's estimate, shown for context; not spend.")
-    properties: JSON
+    properties: JSON = strawberry.field(description="Every field the report states for the day.")
 
 
 FromArg = Annotated[Optional[date], strawberry.argument(name="from", description="First day included (UTC).")]

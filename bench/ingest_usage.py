@@ -9,11 +9,14 @@ project, user, key and model: the documented page shape) and prints rows/s for:
 - parse + load: the same, then `SQLiteStore.load` (one transaction, real file);
 - naive baseline: json.load, then one INSERT per row, each its own transaction (the
   row-at-a-time loader people write first), timed on the first --baseline-rows rows
-  because at its speed the whole file takes minutes; its rows/s is what compares.
+  because at its speed the whole file takes minutes; its rows/s is what compares;
+- naive, one tx: the same row-at-a-time INSERTs inside one transaction, on every row
+  (isolates what batching and commit discipline buy from what parsing costs).
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import sqlite3
@@ -70,7 +73,7 @@ def generate(root: Path, rows: int, seed: int = 7) -> Path:
     return path
 
 
-def naive(path: Path, db: Path, limit: int) -> tuple[int, float]:
+def naive(path: Path, db: Path, limit: int, one_transaction: bool = False) -> tuple[int, float]:
     t0 = time.perf_counter()
     with path.open() as fh:
         pages = json.load(fh)
@@ -82,6 +85,8 @@ def naive(path: Path, db: Path, limit: int) -> tuple[int, float]:
     n = 0
     parse_s = time.perf_counter() - t0
     t1 = time.perf_counter()
+    if one_transaction:
+        conn.execute("BEGIN")
     for page in pages:
         for bucket in page["data"]:
             day = time.strftime("%Y-%m-%d", time.gmtime(bucket["start_time"]))
@@ -95,6 +100,8 @@ def naive(path: Path, db: Path, limit: int) -> tuple[int, float]:
                               int(r["input_cached_tokens"]), int(r["num_model_requests"]),
                               json.dumps({"vendor": "openai"})))
                 n += 1
+    if one_transaction:
+        conn.execute("COMMIT")
     conn.close()
     # The json.load is shared by every row: charge it pro rata to the rows timed.
     total_rows = sum(len(b["results"]) for p in pages for b in p["data"])
@@ -133,14 +140,31 @@ def main() -> int:
     print(f"parse + load:   {n:>9,} rows in {both:6.2f}s = {n / both:>10,.0f} rows/s "
           f"(load alone {n / load_s:,.0f} rows/s)")
 
-    naive_db = work / "naive.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(naive_db) + suffix).unlink(missing_ok=True)
-    m, naive_s = naive(path, naive_db, args.baseline_rows)
-    naive_rate = m / naive_s
-    print(f"naive baseline: {m:>9,} rows in {naive_s:6.2f}s = {naive_rate:>10,.0f} rows/s "
-          f"(json.load + one INSERT per row, autocommit)")
-    print(f"ratio: parse + load is {n / both / naive_rate:,.1f}x the naive baseline's rows/s")
+    # The same load with the cyclic GC paused, as the AI ingesters parse: a measure of
+    # what SQLiteStore.load would gain from doing the same (a suggestion, not the product).
+    db2 = work / "bench-gc-paused.db"
+    store = SQLiteStore(db2)
+    gc.disable()
+    t = time.perf_counter()
+    store.load(rec, complete=True)
+    paused_s = time.perf_counter() - t
+    gc.enable()
+    store.close()
+    print(f"  (load with GC paused: {n / paused_s:,.0f} rows/s; parse + that load "
+          f"{n / (parse_s + paused_s):,.0f} rows/s)")
+    del rec
+
+    rates = {}
+    for label, one_tx, limit in (("naive baseline", False, args.baseline_rows),
+                                 ("naive, one tx", True, n)):
+        naive_db = work / f"naive-{int(one_tx)}.db"
+        m, naive_s = naive(path, naive_db, limit, one_transaction=one_tx)
+        rates[label] = m / naive_s
+        how = "one INSERT per row in a single transaction" if one_tx else "one INSERT per row, autocommit"
+        print(f"{label + ':':<16}{m:>9,} rows in {naive_s:6.2f}s = {rates[label]:>10,.0f} rows/s "
+              f"(json.load + {how})")
+    for label, rate in rates.items():
+        print(f"ratio: parse + load is {n / both / rate:,.1f}x the {label}'s rows/s")
     if not args.keep:
         for p in sorted(work.rglob("*"), reverse=True):
             p.unlink() if p.is_file() else p.rmdir()

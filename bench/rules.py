@@ -47,7 +47,7 @@ def measure(label: str, db: Path, risk_sample: int | None = None) -> dict:
     cold_eng.graph()
     found, t_cold = _t(lambda: all_findings(cold_eng))
     _, t_warm = _t(lambda: all_findings(cold_eng))
-    from engine.risk import all_risks, risk_of
+    from engine.risk import risk_of
     from engine.model import IDENTITY_KINDS
     ids = [v.id for v in facts_of(cold_eng).subjects(sorted(k.value for k in IDENTITY_KINDS))]
     sample = ids if risk_sample is None else ids[:risk_sample]
@@ -73,6 +73,7 @@ def main() -> int:
     p.add_argument("--skip-large", action="store_true")
     p.add_argument("--keep", default=None, help="keep the generated snapshot and db here")
     p.add_argument("--risk-sample", type=int, default=2000, help="identities to score on the large graph")
+    p.add_argument("--reuse", action="store_true", help="reuse <keep>/synth.db when it exists")
     args = p.parse_args()
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="burnpath-bench-"))
@@ -87,7 +88,9 @@ def main() -> int:
         print(f"demo ingested in {t:.2f} s")
         measure("demo", demo_db)
 
-        if not args.skip_large:
+        if not args.skip_large and args.reuse and (work / "synth.db").exists():
+            measure(f"synthetic org (reused {work / 'synth.db'})", work / "synth.db", risk_sample=args.risk_sample)
+        elif not args.skip_large:
             from synth.generate import generate
             snap = work / "synth"
             stats, t_gen = _t(lambda: generate(people=args.people, seed=args.seed, out=snap))

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from .derive import iso, parse_ts
+from .derive import parse_ts
 from .model import NodeKind
 from .traversal import NodeNotFound
 

@@ -1,9 +1,15 @@
-"""Blast radius and its reverse over the CSR index: level-synchronous BFS in numpy.
+"""Blast radius and its reverse over the CSR index: a level-synchronous BFS.
 
 Each reached node gets its shortest depth, the strongest access any shortest path
 delivers, and that path as evidence. Access along a path: an `explicit` edge caps it
 at the edge's own level, `possess` (holding a key, owning a thing) restores full
 control, `inherit` passes it on (see engine.model.EDGE_KINDS).
+
+Ties between candidate parents of a node in one level go to the strongest access,
+then the lowest parent index, then the lowest edge id, so answers never depend on
+visiting order. Each node's neighbours come from one slice of the CSR arrays (the
+edge id, kind and access packed into one integer per neighbour, built once per
+graph); the per-query work is proportional to what is reached, not to the graph.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from .store.base import Reach
 
 ACCESS_NAMES = {int(a): a.name for a in Access}
 ADMIN = int(Access.admin)
+_FLOW = [int(f) for f in EDGE_FLOW]      # edge kind code -> 0 explicit, 1 inherit, 2 possess
 
 
 class NodeNotFound(LookupError):
@@ -23,26 +30,19 @@ class NodeNotFound(LookupError):
         self.node_id = node_id
 
 
-def _expand(csr, frontier: np.ndarray):
-    starts = csr.indptr[frontier]
-    counts = csr.indptr[frontier + 1] - starts
-    total = int(counts.sum())
-    if total == 0:
-        return None
-    parents = np.repeat(frontier, counts)
-    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    pos = np.repeat(starts, counts) + offsets
-    return parents, csr.indices[pos], csr.eids[pos]
-
-
-def _best(nbrs: np.ndarray, vals: np.ndarray, parents: np.ndarray, eids: np.ndarray):
-    """Per distinct neighbour, the candidate with the highest value, then the lowest
-    parent index, then the lowest edge id. Returns positions into the candidates."""
-    order = np.lexsort((eids, parents, -vals, nbrs))
-    nb = nbrs[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = nb[1:] != nb[:-1]
-    return order[first]
+def _packed(g: MemoryGraph, reverse: bool):
+    """(indptr as a list, neighbours, packed (edge id << 6 | kind << 2 | access)) for
+    one direction, built on first use and kept on the graph."""
+    attr = "_trav_rev" if reverse else "_trav_fwd"
+    got = g.__dict__.get(attr)
+    if got is None:
+        csr = g.rev if reverse else g.fwd
+        eids = csr.eids
+        packed = (eids.astype(np.int64) << 6) | (g.e_kind[eids].astype(np.int64) << 2) \
+            | g.e_access[eids].astype(np.int64)
+        got = (csr.indptr.tolist(), csr.indices, packed)
+        g.__dict__[attr] = got
+    return got
 
 
 def traverse(g: MemoryGraph, node_id: str, max_depth: int, reverse: bool = False) -> list[Reach]:
@@ -55,76 +55,77 @@ def traverse(g: MemoryGraph, node_id: str, max_depth: int, reverse: bool = False
         raise NodeNotFound(node_id)
     if max_depth < 0:
         raise ValueError("maxDepth must be 0 or more")
-    csr = g.rev if reverse else g.fwd
-    n = len(g.ids)
+    indptr, indices, packed = _packed(g, reverse)
+    flow_of = _FLOW
     s = g.index[node_id]
-    seen = np.zeros(n, dtype=bool)
-    seen[s] = True
-    # state -> {node: value}; forward uses only "U" (its single value).
-    val = {"F": {s: -1}, "U": {s: ADMIN}}
-    # (state, node) -> (parent, edge id, parent's state)
-    parent: dict[tuple[str, int], tuple[int, int, str]] = {}
+    seen = {s}
+    val_u = {s: ADMIN}
+    val_f = {s: -1}
+    # (state, node) -> (parent, edge id, edge kind code, parent's state)
+    parent: dict[tuple[str, int], tuple[int, int, int, str]] = {}
     depth_of: dict[int, int] = {}
-    frontier = np.array([s], dtype=np.int64)
+    frontier = [s]
     depth = 0
-    while depth < max_depth and len(frontier):
+    while depth < max_depth and frontier:
         depth += 1
-        got = _expand(csr, frontier)
-        if got is None:
+        best_u: dict[int, tuple] = {}
+        best_f: dict[int, tuple] = {}
+        for p in frontier:
+            lo, hi = indptr[p], indptr[p + 1]
+            if lo == hi:
+                continue
+            pu = val_u[p]
+            pf = val_f[p]
+            for v, m in zip(indices[lo:hi].tolist(), packed[lo:hi].tolist()):
+                if v in seen:
+                    continue
+                acc, kind, e = m & 3, (m >> 2) & 15, m >> 6
+                flow = flow_of[kind]
+                if not reverse:
+                    c = (pu if pu < acc else acc) if flow == 0 else (ADMIN if flow == 2 else pu)
+                    cur = best_u.get(v)
+                    if cur is None or c > cur[0] or (c == cur[0] and (p, e) < (cur[1], cur[2])):
+                        best_u[v] = (c, p, e, kind, "U")
+                    continue
+                if flow == 2:
+                    cf, from_u, cu = (pf if pf >= pu else pu), pu > pf, -1
+                else:
+                    cf, from_u = pf, False
+                    cu = ((pu if pu < acc else acc) if pu >= 0 else -1) if flow == 0 else pu
+                cur = best_f.get(v)
+                if cur is None or cf > cur[0] or (cf == cur[0] and (p, e) < (cur[1], cur[2])):
+                    best_f[v] = (cf, p, e, kind, "U" if from_u else "F")
+                cur = best_u.get(v)
+                if cur is None or cu > cur[0] or (cu == cur[0] and (p, e) < (cur[1], cur[2])):
+                    best_u[v] = (cu, p, e, kind, "U")
+        if not best_u:
             break
-        parents, nbrs, eids = got
-        keep = ~seen[nbrs]
-        parents, nbrs, eids = parents[keep], nbrs[keep], eids[keep]
-        if not len(nbrs):
-            break
-        flows = EDGE_FLOW[g.e_kind[eids]]
-        e_acc = g.e_access[eids].astype(np.int64)
-        plist = parents.tolist()
-        p_u = np.fromiter((val["U"][p] for p in plist), dtype=np.int64, count=len(plist))
-        if not reverse:
-            cand_u = np.where(flows == 0, np.minimum(p_u, e_acc), np.where(flows == 2, ADMIN, p_u))
-            chosen = _best(nbrs, cand_u, parents, eids)
-            for v, p, e, a in zip(nbrs[chosen].tolist(), parents[chosen].tolist(),
-                                  eids[chosen].tolist(), cand_u[chosen].tolist()):
-                val["U"][v] = a
-                val["F"][v] = -1
-                parent[("U", v)] = (p, e, "U")
-                depth_of[v] = depth
+        for v, (c, p, e, kind, ps) in best_u.items():
+            val_u[v] = c
+            parent[("U", v)] = (p, e, kind, ps)
+            depth_of[v] = depth
+        if reverse:
+            for v, (c, p, e, kind, ps) in best_f.items():
+                val_f[v] = c
+                parent[("F", v)] = (p, e, kind, ps)
         else:
-            p_f = np.fromiter((val["F"][p] for p in plist), dtype=np.int64, count=len(plist))
-            possess = flows == 2
-            cand_f = np.where(possess, np.maximum(p_f, p_u), p_f)
-            # the parent state an F candidate continues: over a possess edge, whichever
-            # of the parent's values was larger (F on ties)
-            from_u = possess & (p_u > p_f)
-            cand_u = np.where(possess, -1, np.where(flows == 0, np.where(p_u >= 0, np.minimum(p_u, e_acc), -1), p_u))
-            chosen_f = _best(nbrs, cand_f, parents, eids)
-            chosen_u = _best(nbrs, cand_u, parents, eids)
-            for v, p, e, a, fu in zip(nbrs[chosen_f].tolist(), parents[chosen_f].tolist(),
-                                      eids[chosen_f].tolist(), cand_f[chosen_f].tolist(),
-                                      from_u[chosen_f].tolist()):
-                val["F"][v] = a
-                parent[("F", v)] = (p, e, "U" if fu else "F")
-                depth_of[v] = depth
-            for v, p, e, a in zip(nbrs[chosen_u].tolist(), parents[chosen_u].tolist(),
-                                  eids[chosen_u].tolist(), cand_u[chosen_u].tolist()):
-                val["U"][v] = a
-                parent[("U", v)] = (p, e, "U")
-        new_nodes = np.unique(nbrs)
-        seen[new_nodes] = True
-        frontier = new_nodes
+            for v in best_u:
+                val_f[v] = -1
+        seen.update(best_u)
+        frontier = sorted(best_u)
     out: list[Reach] = []
     ids = g.ids
+    names = EDGE_NAMES
     for v, d in depth_of.items():
-        f, u = val["F"].get(v, -1), val["U"].get(v, -1)
+        f, u = val_f.get(v, -1), val_u.get(v, -1)
         state = "F" if f >= u else "U"
-        access = max(f, u)
+        access = f if f >= u else u
         path = [v]
         kinds = []
         cur = v
         while cur != s:
-            p, e, pstate = parent[(state, cur)]
-            kinds.append(EDGE_NAMES[g.e_kind[e]])
+            p, e, kind, pstate = parent[(state, cur)]
+            kinds.append(names[kind])
             path.append(p)
             cur, state = p, pstate
         if not reverse:

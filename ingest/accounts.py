@@ -2,6 +2,7 @@
 carries an email, the person it belongs to (`person:<lower email>`) and HAS_ACCOUNT."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from engine.derive import iso, parse_ts
@@ -11,6 +12,15 @@ from engine.model import Edge, EdgeKind, Node, NodeKind, Records
 
 def ts(value: Any) -> str | None:
     """A vendor timestamp as ISO 8601 UTC (`...Z`); placeholders and junk to None."""
+    try:
+        return _ts_memo(value)
+    except TypeError:       # unhashable junk
+        return iso(parse_ts(value))
+
+
+@lru_cache(maxsize=1 << 17, typed=True)
+def _ts_memo(value: Any) -> str | None:
+    # The same user object (and its timestamps) recurs in every group and app listing.
     return iso(parse_ts(value))
 
 

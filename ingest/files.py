@@ -124,7 +124,8 @@ def read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise IngestError(path, f"cannot read as UTF-8 text: {exc}") from exc
     try:
-        return yaml.safe_load(text)
+        # libyaml's loader when present: same safe subset, ~10x faster on large inventories.
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""

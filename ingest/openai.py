@@ -69,7 +69,10 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
         else:
             rec.warnings.append(f"{SOURCE}: {rel} is not in the snapshot layout (ignored)")
     rec.usage = usage.usage_rows()
-    if saw_key_listing:
+    # Name unlisted keys only when every key listing on disk was read (a partial load
+    # of one project's keys says nothing about the others').
+    all_listings = {p.resolve() for p in root.glob("organization/projects/*/api_keys.json")}
+    if saw_key_listing and (only is None or all_listings <= only):
         rec.warnings += unknown_key_warnings(SOURCE, used_keys, listed_keys, "API key")
     return rec
 

@@ -38,6 +38,7 @@ def test_error_codes(db):
             ('{ nodes(kind: "Robot") { totalCount } }', None, "BAD_INPUT", "unknown node kind"),
             ('{ spend(groupBy: "planet") { key } }', None, "BAD_INPUT", "unknown groupBy"),
             ('{ findings(severity: "urgent") { totalCount } }', None, "BAD_INPUT", "unknown severity"),
+            ('{ findings(rule: "no-such-rule") { totalCount } }', None, "BAD_INPUT", "unknown rule"),
             ('{ nodes(first: -1) { totalCount } }', None, "BAD_INPUT", "first must be 0 or more"),
             ('{ blastRadius(id: "tool:bot") { reachableConnection(after: "NTpub3Bl") { totalCount } } }', None,
              "BAD_INPUT", "not in this result"),
@@ -130,3 +131,13 @@ def test_access_log_is_json_lines_without_tokens(db):
     assert health["path"] == "/healthz" and health["status"] == 200
     text = log.getvalue()
     assert token not in text and token.split("_", 2)[2] not in text and "Bearer" not in text
+
+
+def test_serve_warms_the_rule_pack_and_findings_page(demo_db):
+    with serving(demo_db, warm_up=True) as (srv, _, _):
+        first = post(srv, '{ findings(first: 5) { totalCount pageInfo { hasNextPage endCursor } nodes { id } } }')
+        d = first.json()["data"]["findings"]
+        assert d["totalCount"] > 5 and len(d["nodes"]) == 5 and d["pageInfo"]["hasNextPage"]
+        nxt = post(srv, 'query($a: String) { findings(first: 5, after: $a) { nodes { id } } }',
+                   variables={"a": d["pageInfo"]["endCursor"]}).json()["data"]["findings"]["nodes"]
+        assert not {n["id"] for n in nxt} & {n["id"] for n in d["nodes"]}

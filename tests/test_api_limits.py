@@ -119,9 +119,9 @@ def test_timeout_answers_instead_of_hanging(db):
         assert srv.graphql(OK_Q).status_code == 200  # the server still answers (with the same error)
 
 
-def test_deadline_stops_a_running_query_at_its_next_field(db):
-    # The cooperative half of the timeout: a query already executing stops at the
-    # next field resolution once its deadline has passed, instead of finishing.
+def test_deadline_stops_a_running_query_at_its_next_checkpoint(db):
+    # The cooperative half of the timeout: a query already executing stops at its
+    # next checkpoint (each resolver that calls the engine) once its deadline passed.
     eng = Engine.open(str(db))
     try:
         ctx = RequestContext(engine=eng, deadline=time.monotonic() - 1)

@@ -71,6 +71,9 @@ def test_output_enums_and_scalars():
     assert str(tm["Finding"].fields["severity"].type) == "Severity!"
     assert str(tm["Node"].fields["removedAt"].type) == "DateTime"
     assert str(tm["UsageDay"].fields["day"].type) == "Date!"
+    # token counts pass 2^31 in real orgs (the demo's do): a 64-bit-safe scalar
+    assert str(tm["SpendRow"].fields["inputTokens"].type) == "BigInt!"
+    assert tm["BigInt"].serialize(9_880_964_215) == 9_880_964_215
 
 
 def _args(field) -> dict[str, str]:

@@ -222,3 +222,30 @@ def test_cli_collect_then_ingest(tmp_path, monkeypatch, capsys):
     assert main(["collect", "openai", "--out", str(tmp_path / "x"), "--since", "yesterday"]) == 1
     assert "--since 'yesterday' is not a date" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_key_headers_never_follow_a_redirect_to_another_origin():
+    from starlette.responses import RedirectResponse
+
+    from ingest.collect.http import Client
+    seen: list[dict] = []
+
+    async def record(request: Request):
+        seen.append({"path": request.url.path, **dict(request.headers)})
+        return JSONResponse({"data": [], "has_more": False})
+
+    with LiveServer(Starlette(routes=[Route("/{path:path}", record)])) as other:
+        async def bounce(request: Request):
+            if request.url.path.endswith("/here"):
+                return RedirectResponse("/v1/landed", 302)              # same origin
+            if request.url.path.endswith("/landed"):
+                return await record(request)
+            return RedirectResponse(other.url + "/v1/elsewhere", 302)   # another origin
+
+        with LiveServer(Starlette(routes=[Route("/{path:path}", bounce)])) as home:
+            with Client(home.url + "/v1", {"x-api-key": "sk-ant-SECRET", "Authorization": "Bearer SECRET2"}) as c:
+                c.get_json("organizations/users")
+                c.get_json("here")
+    away, same = seen
+    assert away["path"] == "/v1/elsewhere" and "x-api-key" not in away and "authorization" not in away
+    assert same["path"] == "/v1/landed" and same["x-api-key"] == "sk-ant-SECRET"

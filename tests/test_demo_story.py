@@ -20,11 +20,10 @@ EXPECTED = {
         "tool:ops-summariser", "openai:api_key:key_ben", "github:pat:2001",
         # the ops summariser's key is the contractor's (anthropic user omar, unverified)
         "anthropic:api_key:apikey_01OpsSumm",
-        # beyond_story: identities no source or inventory gives any owner
-        "aws:iam_user:ci-bot", "aws:iam_user:etl-bot", "aws:access_key:etl-bot:1",
-        "aws:iam_user:<root_account>", "github:copilot",
-        "msgraph:service_principal:c0ffee00-1111-4222-8333-000000000a11",   # Notely AI (third party)
-        "msgraph:service_principal:c0ffee00-1111-4222-8333-000000000b22",   # Northwind HR Sync
+        # beyond_story: the third-party Notely AI app's service principal (the shadow-AI
+        # consent of story 6) has no owner anywhere. Microsoft Graph's own service
+        # principal is excluded as first-party (orphaned-identity.yaml `where`).
+        "msgraph:service_principal:c0ffee00-1111-4222-8333-000000000a11",
     },
     "departed-owner-still-spending": {"openai:api_key:key_ben"},
     "stale-credential": {"openai:api_key:key_stale", "anthropic:api_key:apikey_01Old"},
@@ -88,9 +87,10 @@ def test_severities_reflect_impact(demo_findings):
     assert sev[("departed-owner-still-spending", "openai:api_key:key_ben")] == "high"
     assert sev[("overprivileged-oauth-grant", MAILPILOT)] == "high"       # AI vendor holding mail
     assert sev[("overprivileged-oauth-grant", "okta:grant:oag1driftlyapi000001")] == "medium"
-    # ci-bot reaches the restricted warehouse: an orphan there matters more
-    assert sev[("orphaned-identity", "aws:iam_user:ci-bot")] == "high"
     assert sev[("orphaned-identity", "tool:ops-summariser")] == "medium"
+    # ci-bot:1 reaches the restricted warehouse: its long life matters more
+    assert sev[("long-lived-credential", "aws:access_key:ci-bot:1")] == "medium"
+    assert sev[("long-lived-credential", "openai:api_key:key_stale")] == "low"
     order = [f.severity for f in demo_findings]
     assert order == sorted(order, key=["critical", "high", "medium", "low"].index)
 

@@ -57,6 +57,8 @@ def test_findings_filters(server):
     assert {n["rule"] for n in subj["nodes"]} == {"token-burn-anomaly", "new-model-endpoint", "long-lived-credential"}
     body = server.graphql(PAGE, {"severity": "urgent"}).json()
     assert body["errors"] and "unknown severity" in body["errors"][0]["message"]
+    body = server.graphql(PAGE, {"rule": "no-such-rule"}).json()
+    assert body["errors"] and "unknown rule 'no-such-rule'" in body["errors"][0]["message"]
 
 
 TRACE = """query($id: ID!, $since: DateTime) { traceCompromise(id: $id, since: $since) {

@@ -234,3 +234,17 @@ def test_demo_ai_snapshots_are_what_the_generator_writes(tmp_path):
         for line in (DEMO / rel).read_text().splitlines():
             if "2026-11-15" in line or "2026-12" in line:
                 assert '"ending_at": "2026-11-15T00:00:00Z"' in line, (rel, line)
+
+
+def test_unlisted_key_warning_needs_every_key_listing(tmp_path):
+    root = _snap(tmp_path)
+    usage = (root / "organization/usage/completions.json").resolve()
+    pages = json.loads(usage.read_text())
+    pages[0]["data"][0]["results"].append({"input_tokens": 1, "api_key_id": "key_ghost", "model": "gpt-4o"})
+    usage.write_text(json.dumps(pages))
+    one_project = (root / "organization/projects/proj_support/api_keys.json").resolve()
+    rec = openai.ingest(root, {usage, one_project})
+    assert rec.warnings == []            # key_ben etc. live in listings not read here
+    every = {p.resolve() for p in root.glob("organization/projects/*/api_keys.json")}
+    warned = openai.ingest(root, {usage} | every).warnings
+    assert warned == ["openai: usage for API key key_ghost which no listing names (row kept)"]

@@ -133,7 +133,7 @@ def test_failed_load_rolls_back_everything(neo4j_url):
         bad = okta(with_bob=False)
         bad.nodes += [Node(id=f"okta:user:{i}", kind=NodeKind.Account) for i in range(10, 20)]
         bad.nodes.append(Node(id="okta:user:" + "x" * 40_000, kind=NodeKind.Account))
-        with pytest.raises(Exception):
+        with pytest.raises(StoreError, match="refused the okta load; nothing of it was written"):
             store.load(bad, complete=True)
         assert snapshot() == before
         assert store.generation() == gen

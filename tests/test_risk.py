@@ -98,3 +98,16 @@ def test_every_identity_in_the_demo_has_a_bounded_score(demo_db):
     assert leak.score > scores["tool:code-assistant"].score
     assert scores["aws:access_key:ci-bot:1"].score > scores["openai:api_key:key_stale"].score
     eng.close()
+
+
+def test_fast_sensitivity_reach_matches_the_blast_radius(demo_db):
+    eng = Engine.open(str(demo_db))
+    facts = facts_of(eng)
+    g = eng.graph()
+    levels = {}
+    for nid in g.ids:
+        slow = facts.reaches_sensitivity(nid)[0]
+        assert facts.reaches_level(nid) == slow, nid
+        levels[slow] = levels.get(slow, 0) + 1
+    assert levels.get("restricted", 0) > 5      # the check covers real reaches, not only "none"
+    eng.close()

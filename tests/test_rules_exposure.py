@@ -96,10 +96,12 @@ def test_environment_mixing(db_path):
     g.edge("k:project_prod_tool_dev", K.MEMBER_OF, "openai:project:pp")
     g.edge(dev, K.HOLDS, "k:project_prod_tool_dev")
     g.cred("k:unknown_env")
+    g.edge(dev, K.HOLDS, g.cred("litellm:key:meta", metadata={"environment": "production"}))
     g.edge(prod, K.HOLDS, g.cred("k:prod_tool_no_env"))
     eng = g.engine()
     found = by_subject(eng, "environment-mixing")
-    assert set(found) == {"k:prod_key_in_dev", "k:dev_key_in_prod", "k:project_prod_tool_dev"}
+    assert set(found) == {"k:prod_key_in_dev", "k:dev_key_in_prod", "k:project_prod_tool_dev",
+                          "litellm:key:meta"}
     assert found["k:dev_key_in_prod"].evidence["environments"] == {"dev": ["k:dev_key_in_prod"],
                                                                    "prod": ["tool:p"]}
     eng.close()

@@ -8,7 +8,7 @@ import pytest
 from api.cli import main
 from engine.rules import RuleError, load_rules
 from engine.rules.loader import BUILTIN_RULES_DIR, parse_rule_file
-from rules_kit import G, K, N, by_subject, subjects
+from rules_kit import G, by_subject, subjects
 
 CONTRACT = {
     "orphaned-identity": ["OWASP-NHI1", "CSF-GV.RR-02"],

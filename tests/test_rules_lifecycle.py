@@ -60,6 +60,8 @@ def test_long_lived_credential(db_path):
 def test_as_of_moves_now(db_path):
     g = _graph(db_path)
     eng = g.engine(as_of=datetime(2026, 9, 1, tzinfo=timezone.utc))
-    # on 2026-09-01 the June use is 63 days old: not stale yet; the 2026-08-01 key is 31 days old
-    assert subjects(eng, "stale-credential") == {"k:never_used_old"}
+    # on 2026-09-01 the June use is 63 days old: not stale yet; the 2026-08-01 key is 31 days
+    # old; the key whose usage rows are in November (the future of this replay) was last
+    # used on 2026-05-01 as far as that day knew
+    assert subjects(eng, "stale-credential") == {"k:never_used_old", "k:stated_old_but_usage_recent"}
     eng.close()

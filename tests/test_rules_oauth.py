@@ -1,5 +1,5 @@
 """overprivileged-oauth-grant and the OAuth half of shadow-ai."""
-from rules_kit import G, K, N, by_subject, subjects
+from rules_kit import G, K, N, by_subject
 
 
 def _grants(db_path):

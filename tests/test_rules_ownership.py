@@ -1,7 +1,7 @@
 """orphaned-identity and departed-owner-still-spending on hand-built graphs."""
 from datetime import date
 
-from rules_kit import G, K, N, by_subject, subjects
+from rules_kit import G, K, N, by_subject
 
 
 def test_orphaned_identity_resolves_owners_through_sa_project_and_team(db_path):

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from engine.rules.checks import ANOMALY_DEFAULTS, anomalous_days, dense_series
+from engine.rules.checks import ANOMALY_DEFAULTS, anomalous_days
 from rules_kit import G, K, N, by_subject, subjects
 
 START = date(2026, 10, 1)   # 45 days to 2026-11-14

@@ -114,11 +114,13 @@ def owner_departed_with_usage(facts: Facts, view: NodeView, p: dict) -> list[Hit
     """A credential whose owner person is inactive, with usage on days after the
     owner's deactivation (the deactivation day itself is not counted: its daily
     bucket may predate the departure)."""
+    rows = facts.usage_by_credential.get(view.id, [])
+    if not rows:                # no usage at all: nothing spent after anyone left
+        return []
     gone = [o for o in facts.owner_people(view.id)
             if o.status == "inactive" and o.deactivated_at and o.via == o.person]
     if not gone:
         return []
-    rows = facts.usage_by_credential.get(view.id, [])
     hits = []
     for o in gone:
         left = parse_ts(o.deactivated_at)
@@ -254,13 +256,14 @@ def sensitive_scope_table() -> dict[str, dict[str, Any]]:
     return out
 
 
-def _scope_keys(scope: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _scope_keys(scope: str) -> tuple[str, ...]:
     s = scope.strip().lower()
     keys = [s]
     for prefix in ("https://graph.microsoft.com/", "https://outlook.office.com/", "https://outlook.office365.com/"):
         if s.startswith(prefix):
             keys.append(s[len(prefix):])
-    return keys
+    return tuple(keys)
 
 
 def sensitive_scopes_of(scopes: list[str]) -> list[dict[str, Any]]:
@@ -290,6 +293,11 @@ def _vendor_matchers() -> tuple[list, list]:
 def ai_vendor_of(texts: list[str], client_id: str | None) -> dict[str, Any] | None:
     """The known AI vendor an OAuth client belongs to (queries/ai_vendors.yaml), by
     client id, domain, or name; else an app whose own name says AI."""
+    return _ai_vendor(tuple(texts), client_id)
+
+
+@lru_cache(maxsize=65536)
+def _ai_vendor(texts: tuple[str, ...], client_id: str | None) -> dict[str, Any] | None:
     vendors, patterns = _vendor_matchers()
     hay = " ".join(texts).lower()
     for name, ids, words in vendors:
@@ -418,7 +426,10 @@ def anomalous_days(series: list[tuple[date, float]], p: dict) -> list[dict[str, 
     least `min_active_days` days with spend (too little history means no baseline)."""
     out = []
     n = int(p["baseline_days"])
+    floor = float(p["dollar_floor_usd"])
     for i, (day, usd) in enumerate(series):
+        if usd < floor:         # the median is >= 0, so it could not clear the dollar floor
+            continue
         window = [v for _, v in series[max(0, i - n):i]]
         if len(window) < int(p["min_baseline_days"]):
             continue

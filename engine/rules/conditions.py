@@ -47,7 +47,7 @@ class Subject:
         if field == "owner_status":
             return self.facts.owner_status(v.id)
         if field == "reaches_sensitivity":
-            return self.facts.reaches_sensitivity(v.id)[0]
+            return self.facts.reaches_level(v.id)
         if field == "spend_usd_30d":
             return self.facts.spend_usd(v.id, 30)
         if field.startswith("properties."):

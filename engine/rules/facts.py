@@ -33,7 +33,6 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any, Iterable
 
-from ..derive import parse_ts
 from ..model import EdgeKind, NodeKind
 from ..ownership import owners_of
 from ..store.base import EdgeView, NodeView, UsageRecord
@@ -101,11 +100,18 @@ class Budget:
     resets_at: str | None = None
 
 
+_SCOPE_SEP = re.compile(r"[\s,]+")
+
+
 def _split_scopes(value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
-        return [s for s in re.split(r"[\s,]+", value) if s]
+        if " " not in value and "," not in value and "\t" not in value and "\n" not in value:
+            return [value] if value else []
+        return [s for s in _SCOPE_SEP.split(value) if s]
+    if isinstance(value, list) and all(type(v) is str and " " not in v and "," not in v for v in value):
+        return [v for v in value if v]
     if isinstance(value, dict):
         # GitHub App permissions: {contents: write} -> contents:write
         return [f"{k}:{v}" for k, v in sorted(value.items())]
@@ -269,7 +275,9 @@ class Facts:
         out: dict[str, set[str]] = defaultdict(set)
         v = self.node(node_id)
         if v is not None:
-            env = self.envs.normalise(v.properties.get("environment"))
+            meta = v.properties.get("metadata")     # LiteLLM keys carry it in their metadata
+            env = self.envs.normalise(v.properties.get("environment") or
+                                      (meta.get("environment") if isinstance(meta, dict) else None))
             if env:
                 out[env].add(node_id)
         for e in self.out_edges(node_id, K.MEMBER_OF):
@@ -390,7 +398,17 @@ class Facts:
         return round(total, 6)
 
     # --- grants, exposures, budgets, claims ----------------------------------
+    @cached_property
+    def _clients_by_native_id(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for c in self.graph.by_kind.get(NodeKind.OAuthClient.value, []):
+            out[c.rsplit(":", 1)[-1]].append(c)
+        return out
+
     def grant(self, node_id: str) -> GrantFact:
+        return self._memo("grant", node_id, lambda: self._grant(node_id))
+
+    def _grant(self, node_id: str) -> GrantFact:
         v = self.node(node_id)
         props = v.properties if v else {}
         scopes: list[str] = []
@@ -408,9 +426,7 @@ class Facts:
         candidates += [e.src for e in self.in_edges(node_id) if self.kind_of(e.src) in
                        (NodeKind.OAuthClient.value, NodeKind.ServiceAccount.value)]
         if client_id:
-            for c in self.graph.by_kind.get(NodeKind.OAuthClient.value, []):
-                if c.rsplit(":", 1)[-1] == str(client_id) or c.endswith(":" + str(client_id)):
-                    candidates.append(c)
+            candidates += self._clients_by_native_id.get(str(client_id), [])
             for prefix in ("msgraph:service_principal:", "google:oauth_client:", "okta:app:", "github:app:"):
                 if self.node(prefix + str(client_id)) is not None:
                     candidates.append(prefix + str(client_id))
@@ -492,6 +508,43 @@ class Facts:
                 self._reach[key] = []
         return self._reach[key]
 
+    @cached_property
+    def _reach_level(self):
+        """Per node index, the most sensitive data level within 8 hops: one reverse
+        multi-source BFS per level over the traversable-edge index, instead of a blast
+        radius per subject."""
+        import numpy as np
+        g = self.graph
+        n = len(g.ids)
+        level = np.zeros(n, dtype=np.int8)
+        by_level: dict[int, list[int]] = defaultdict(list)
+        for nid in g.by_kind.get(NodeKind.DataSource.value, []):
+            sens = str(g.views[g.index[nid]].properties.get("sensitivity") or "internal").lower()
+            if sens in SENSITIVITY_ORDER:
+                by_level[SENSITIVITY_ORDER.index(sens)].append(g.index[nid])
+        for lvl in sorted(by_level):
+            seen = np.zeros(n, dtype=bool)
+            frontier = np.array(sorted(set(by_level[lvl])), dtype=np.int64)
+            for _ in range(8):
+                if not len(frontier):
+                    break
+                starts, ends = g.rev.indptr[frontier], g.rev.indptr[frontier + 1]
+                counts = ends - starts
+                if not counts.sum():
+                    break
+                idx = np.repeat(starts, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+                nbrs = np.unique(g.rev.indices[idx])
+                nbrs = nbrs[~seen[nbrs]]
+                seen[nbrs] = True
+                frontier = nbrs.astype(np.int64)
+            level[seen] = np.maximum(level[seen], lvl)
+        return level
+
+    def reaches_level(self, node_id: str) -> str:
+        """The most sensitive data-source level its blast radius (8 hops) reaches."""
+        i = self.graph.index.get(node_id)
+        return "none" if i is None else SENSITIVITY_ORDER[int(self._reach_level[i])]
+
     def reaches_sensitivity(self, node_id: str) -> tuple[str, list[str]]:
         """The most sensitive data-source level its blast radius reaches, and those sources."""
         best = "none"
@@ -534,7 +587,3 @@ def _budgets_of(v: NodeView) -> list[Budget]:
         if val is not None:
             out.append(Budget(v.id, key, val, "month"))
     return out
-
-
-def timestamp(props: dict[str, Any], key: str) -> datetime | None:
-    return parse_ts(props.get(key))

@@ -17,8 +17,9 @@ How the graph looks in Neo4j (so users can write their own Cypher in Neo4j Brows
 - Bookkeeping sits in underscore properties users can ignore: `_src` (JSON map
   source -> that source's own statement, so a source's complete re-sync marks only
   what *it* no longer states as removed), `_view` (the exact view as JSON, nested
-  values intact),
-  and `_acc`/`_ord` on relationships (access level as 0-3, tie-break order).
+  values intact), `_h` (a hash of the element's properties, so a load rewrites
+  only what changed), and `_acc`/`_ord` on relationships (access level as 0-3,
+  tie-break order).
 - Usage, cost and activity rows, settings, ingest runs and store metadata are
   `:UsageRow`, `:CostRow`, `:ActivityRow`, `:Setting`, `:IngestRun` and
   `:BurnpathMeta` nodes (no `:Node` label, so they stay out of graph queries).
@@ -36,6 +37,7 @@ with the same access flow and tie-break as engine.traversal.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -110,6 +112,10 @@ def _neo_value(value: Any) -> Any:
     return _dumps(value)
 
 
+def _hash(props: dict[str, Any]) -> str:
+    return hashlib.sha1(_dumps(props).encode()).hexdigest()
+
+
 def _flatten(props: dict[str, Any], reserved: frozenset) -> dict[str, Any]:
     out = {}
     for k, v in props.items():
@@ -170,9 +176,13 @@ class _TxState:
         self.node_src, self.edge_src = node_src, edge_src
         self._store, self._days = store, usage_days
         self.passed_edges: list[EdgeView] = []
+        self.passed_nodes: list[NodeView] = []
 
     def iter_nodes(self, include_removed: bool = False) -> Iterable[NodeView]:
-        return iter(self._store._node_views(self.node_src, include_removed))
+        # MemoryGraph re-derives the views it keeps; the ones it leaves out (removed)
+        # stay as merged, which is what get_node(include_removed=True) answers.
+        self.passed_nodes = self._store._node_views(self.node_src, True)
+        return iter([v for v in self.passed_nodes if include_removed or v.removed_at is None])
 
     def iter_edges(self, include_removed: bool = False) -> Iterable[EdgeView]:
         self.passed_edges = self._store._edge_views(self.edge_src, include_removed)
@@ -260,11 +270,17 @@ class Neo4jStore(Store):
     def load(self, records: Records, complete: bool) -> LoadResult:
         run_id = uuid.uuid4().hex
         now = _now()
+        from neo4j.exceptions import DriverError, Neo4jError
         try:
             with self._session() as s:
                 removed, graph, gen = s.execute_write(self._load_tx, records, complete, run_id, now)
         except Exception as exc:
-            raise self._error(exc) from exc
+            err = self._error(exc)
+            if err is exc and isinstance(exc, (Neo4jError, DriverError)):
+                detail = getattr(exc, "message", None) or str(exc)
+                err = StoreError(f"Neo4j at {self._uri} refused the {records.source} load; nothing of "
+                                 f"it was written (the transaction rolled back): {detail}")
+            raise err from exc
         with self._graph_lock:
             self._graph, self._graph_gen = graph, gen
         return LoadResult(source=records.source, run_id=run_id, complete=complete,
@@ -280,16 +296,18 @@ class Neo4jStore(Store):
                "files: $files})", id=run_id, source=source, now=now, complete=complete,
                files=_dumps(records.files)).consume()
 
+        # What is there now: contributions, plus a hash of each element's properties
+        # so that only what changes is written back.
         nodes = {r["id"]: r for r in tx.run(
-            "MATCH (n:Node) RETURN n.id AS id, properties(n) AS props, labels(n) AS labels")}
+            "MATCH (n:Node) RETURN n.id AS id, n._src AS src, n._h AS h, labels(n) AS labels")}
         rels = list(tx.run(
             "MATCH (a:Node)-[r]->(b:Node) RETURN elementId(r) AS eid, a.id AS src, type(r) AS kind, "
-            "b.id AS dst, properties(r) AS props"))
-        node_src = {nid: json.loads(r["props"].get("_src") or "{}") for nid, r in nodes.items()}
+            "b.id AS dst, r._src AS s, r._h AS h, r.derived AS derived, r._seq AS seq"))
+        node_src = {nid: json.loads(r["src"] or "{}") for nid, r in nodes.items()}
         edge_src: dict[tuple, dict] = {}
         for r in rels:
-            if not r["props"].get("derived"):
-                edge_src[(r["src"], r["kind"], r["dst"])] = json.loads(r["props"].get("_src") or "{}")
+            if not r["derived"]:
+                edge_src[(r["src"], r["kind"], r["dst"])] = json.loads(r["s"] or "{}")
 
         removed: dict[str, int] = {}
         self._apply_nodes(node_src, source, run_id, records)
@@ -378,7 +396,7 @@ class Neo4jStore(Store):
         from ..graph import edge_access, guess_kind
         node_src, edge_src = state.node_src, state.edge_src
         in_view = {v.id: v for v in graph.views}
-        merged_all = {v.id: v for v in self._node_views(node_src, include_removed=True)}
+        merged_all = {v.id: v for v in state.passed_nodes}
         wanted: dict[str, tuple[str, dict]] = {}
         for nid in set(node_src) | set(in_view):
             view = in_view.get(nid) or merged_all.get(nid)
@@ -396,11 +414,12 @@ class Neo4jStore(Store):
                     props["name"] = view.name
                 if view.removed_at is not None:
                     props["removed_at"] = view.removed_at
+            props["_h"] = _hash(props)
             wanted[nid] = (kind, props)
         by_kind: dict[tuple[str, bool], list] = {}
         for nid, (kind, props) in wanted.items():
             old = nodes.get(nid)
-            if old is not None and old["props"] == props and set(old["labels"]) == {"Node", kind}:
+            if old is not None and old["h"] == props["_h"] and set(old["labels"]) == {"Node", kind}:
                 continue
             by_kind.setdefault((kind, old is None), []).append({"id": nid, "props": props})
         other_labels = ":".join(KIND_LABELS)
@@ -429,6 +448,7 @@ class Neo4jStore(Store):
                           "live": passed.get(key) in in_graph})
             if view.removed_at is not None:
                 props["removed_at"] = view.removed_at
+            props["_h"] = _hash(props)
             want_rels[(key, None)] = props
         derived = [e for e in graph.edges if id(e) not in stored_ids]
         for seq, e in enumerate(derived):
@@ -436,12 +456,12 @@ class Neo4jStore(Store):
             props.update({"sources": list(e.sources), "derived": True, "_seq": seq, "live": True,
                           "_props": _dumps(e.properties), "_acc": edge_access(e.kind, e.properties),
                           "_ord": f"1{seq:09d}"})
+            props["_h"] = _hash(props)
             want_rels[((e.src, e.kind, e.dst), seq)] = props
         have: dict[tuple, Any] = {}
         drop = []
         for r in rels:
-            p = r["props"]
-            key = ((r["src"], r["kind"], r["dst"]), p.get("_seq") if p.get("derived") else None)
+            key = ((r["src"], r["kind"], r["dst"]), r["seq"] if r["derived"] else None)
             if key in have or key not in want_rels:
                 drop.append(r["eid"])
             else:
@@ -455,7 +475,7 @@ class Neo4jStore(Store):
             if old is None:
                 (src, kind, dst), _ = key
                 create.setdefault(kind, []).append({"src": src, "dst": dst, "props": props})
-            elif old["props"] != props:
+            elif old["h"] != props["_h"]:
                 update.append({"eid": old["eid"], "props": props})
         for batch in self._batches(update):
             tx.run("UNWIND $rows AS row MATCH ()-[r]->() WHERE elementId(r) = row.eid "
@@ -624,11 +644,15 @@ class Neo4jStore(Store):
         from ..traversal import NodeNotFound
         query = self._LEVEL_REV if reverse else self._LEVEL_FWD
 
+        def exists(tx) -> bool:
+            return tx.run("MATCH (n:Node {id: $id}) WHERE n.live RETURN n.id AS id",
+                          id=node_id).single() is not None
+
         def run(tx):
-            rec = tx.run("MATCH (n:Node {id: $id}) WHERE n.live RETURN n.id AS id", id=node_id).single()
-            if rec is None:
-                raise NodeNotFound(node_id)
+            # The existence check costs a round trip: only pay it when nothing was found.
             if max_depth < 0:
+                if not exists(tx):
+                    raise NodeNotFound(node_id)
                 raise ValueError("maxDepth must be 0 or more")
             seen: dict[str, bool] = {node_id: True}
             val = {"F": {node_id: -1}, "U": {node_id: ADMIN}}
@@ -651,6 +675,8 @@ class Neo4jStore(Store):
                         parent[("F", nid)] = (r["fparent"], r["fkind"], "U" if r["from_u"] else "F")
                     parent[("U", nid)] = (r["uparent"], r["ukind"], "U")
                     frontier.append([nid, r["fval"], r["uval"]])
+            if not depth_of and not exists(tx):
+                raise NodeNotFound(node_id)
             return val, parent, depth_of
 
         try:

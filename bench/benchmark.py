@@ -1,0 +1,295 @@
+"""The scale benchmark: a synthetic enterprise (synth.generate) through the whole
+embedded pipeline, against the obvious alternatives, in one run.
+
+    python bench/benchmark.py --people 16000            # ~100k graph nodes
+    python bench/benchmark.py --people 180000           # ~1M graph nodes
+    python bench/benchmark.py --snapshot DIR --db FILE  # reuse a generated snapshot / loaded db
+    NEO4J_URI=bolt://127.0.0.1:7687 NEO4J_PASSWORD=... python bench/benchmark.py --people 2000 --neo4j
+
+Prints one table:
+
+- generate: the snapshot (files, rows, seconds);
+- ingest: parse + one-transaction load per source, records/s (records = nodes +
+  edges + usage + cost + activity rows), in a child process so its memory does
+  not count against the store;
+- load: SQLite -> in-memory graph (node views, CSR indexes), seconds and peak RSS;
+- blastRadius: p50/p95 at --depth over a seeded sample of sources of every node
+  kind, both the bare traversal (Store.blast_radius) and the whole GraphQL resolver
+  work (Engine.blast_radius, with $/hour exposure);
+- baseline: the same reachable sets from networkx (`single_source_shortest_path`
+  with a depth cutoff on a DiGraph of the traversable edges, built from the same
+  data), checked equal, and the ratio;
+- Neo4j (with --neo4j and NEO4J_URI): the same data loaded into Neo4j and the same
+  sample through its Cypher blast radius, and the ratio;
+- rules: every rule of the pack on a fresh engine (engine.findings.all_findings).
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def rss_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def rss_now_mb() -> float:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return float("nan")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+
+
+# --- ingest, in a child process -----------------------------------------------------
+def ingest_child(snapshot: str, db: str) -> None:
+    """Parse every source, then load each in its own transaction; print JSON figures."""
+    from engine.store.sqlite import SQLiteStore
+    from ingest.snapshot import plan, read_source
+    store = SQLiteStore(db)
+    per_source = {}
+    t0 = time.perf_counter()
+    parsed = []
+    for load in plan([snapshot]):
+        t = time.perf_counter()
+        records = read_source(load)
+        c = records.counts()
+        n = sum(c[k] for k in ("nodes", "edges", "usage", "costs", "activity"))
+        per_source[load.source] = {"records": n, "parse_s": time.perf_counter() - t}
+        parsed.append((load, records))
+    t1 = time.perf_counter()
+    for load, records in parsed:
+        t = time.perf_counter()
+        store.load(records, complete=load.complete)
+        per_source[load.source]["write_s"] = time.perf_counter() - t
+    t2 = time.perf_counter()
+    store.close()
+    total = sum(v["records"] for v in per_source.values())
+    print(json.dumps({"records": total, "parse_s": t1 - t0, "write_s": t2 - t1,
+                      "per_source": per_source, "peak_rss_mb": rss_peak_mb()}))
+
+
+def run_ingest(snapshot: Path, db: Path) -> dict:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    out = subprocess.run([sys.executable, __file__, "--ingest-child", str(snapshot), str(db)],
+                         capture_output=True, text=True, cwd=str(ROOT))
+    if out.returncode != 0:
+        raise SystemExit(f"ingest failed:\n{out.stderr[-4000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- blast radius and baselines ------------------------------------------------------
+def sample_sources(graph, per_kind: int, seed: int) -> list[str]:
+    rnd = random.Random(seed)
+    out = []
+    for kind in sorted(graph.by_kind):
+        ids = graph.by_kind[kind]
+        out += rnd.sample(ids, min(per_kind, len(ids)))
+    return out
+
+
+def time_each(fn, ids: list[str]) -> tuple[list[float], list]:
+    times, results = [], []
+    for nid in ids:
+        t = time.perf_counter()
+        results.append(fn(nid))
+        times.append((time.perf_counter() - t) * 1000)
+    return times, results
+
+
+def networkx_baseline(graph, ids: list[str], depth: int, ours: list) -> dict:
+    """The obvious alternative: a networkx DiGraph of the traversable edges and a
+    depth-limited shortest-path search from each source."""
+    import networkx as nx
+    from engine.model import EDGE_KINDS, EdgeKind
+    trav = {k.value for k in EdgeKind if EDGE_KINDS[k].traversable}
+    t = time.perf_counter()
+    g = nx.DiGraph()
+    g.add_nodes_from(graph.ids)
+    g.add_edges_from((e.src, e.dst) for e in graph.edges if e.kind in trav)
+    build = time.perf_counter() - t
+    times, results = time_each(lambda nid: nx.single_source_shortest_path(g, nid, cutoff=depth), ids)
+    mismatches = 0
+    for reach, paths in zip(ours, results):
+        got = {r.node_id: r.depth for r in reach}
+        want = {n: len(p) - 1 for n, p in paths.items() if len(p) > 1}
+        mismatches += got != want
+    del g
+    return {"build_s": build, "times": times, "mismatches": mismatches}
+
+
+def neo4j_baseline(snapshot: Path, ids: list[str], depth: int, ours: list) -> dict:
+    from engine.service import Engine
+    url = os.environ["NEO4J_URI"]
+    eng = Engine.open(url)
+    wipe = getattr(eng.store, "wipe", None) or getattr(eng.store, "clear", None)
+    if wipe is not None:
+        wipe()
+    t = time.perf_counter()
+    eng.ingest([snapshot])
+    ingest_s = time.perf_counter() - t
+    times, results = time_each(lambda nid: eng.store.blast_radius(nid, depth), ids)
+    mismatches = sum({r.node_id: (r.depth, r.access) for r in a} != {r.node_id: (r.depth, r.access) for r in b}
+                     for a, b in zip(ours, results))
+    eng.close()
+    return {"ingest_s": ingest_s, "times": times, "mismatches": mismatches}
+
+
+# --- the run --------------------------------------------------------------------------
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--people", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--work", default=None, help="directory for the snapshot and db (default: a temp dir)")
+    p.add_argument("--snapshot", default=None, help="use this generated snapshot instead of generating")
+    p.add_argument("--db", default=None, help="use this already-loaded db (skips ingest)")
+    p.add_argument("--depth", type=int, default=8)
+    p.add_argument("--per-kind", type=int, default=40, help="blastRadius sources sampled per node kind")
+    p.add_argument("--neo4j", action="store_true", help="also load into NEO4J_URI and compare")
+    p.add_argument("--skip-rules", action="store_true")
+    p.add_argument("--skip-networkx", action="store_true")
+    p.add_argument("--json", default=None, help="also write the figures here")
+    p.add_argument("--ingest-child", nargs=2, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.ingest_child:
+        ingest_child(*args.ingest_child)
+        return 0
+
+    work = Path(args.work or tempfile.mkdtemp(prefix="burnpath-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    fig: dict = {"people": args.people, "depth": args.depth}
+    rows: list[tuple[str, str, str]] = []
+
+    snapshot = Path(args.snapshot) if args.snapshot else work / f"snapshot-{args.people}"
+    if not args.snapshot:
+        from synth.generate import generate
+        stats = generate(args.people, args.seed, snapshot)
+        fig["generate"] = {"seconds": stats["seconds"], "files": stats["files"], "rows": stats["rows"]}
+        rows.append(("generate", f"{stats['seconds']:.1f} s", f"{stats['files']:,} files, {stats['rows']:,} items"))
+
+    db = Path(args.db) if args.db else work / f"bench-{args.people}.db"
+    if not args.db:
+        ing = run_ingest(snapshot, db)
+        secs = ing["parse_s"] + ing["write_s"]
+        fig["ingest"] = ing
+        rows.append(("ingest (parse + load)", f"{ing['records'] / secs:,.0f} records/s",
+                     f"{ing['records']:,} records in {secs:.1f} s (parse {ing['parse_s']:.1f} s, "
+                     f"write {ing['write_s']:.1f} s = {ing['records'] / ing['write_s']:,.0f}/s)"))
+
+    from engine.service import Engine
+    gc.collect()
+    base_rss = rss_now_mb()
+    eng = Engine.open(str(db))
+    t = time.perf_counter()
+    graph = eng.graph()
+    load_s = time.perf_counter() - t
+    fig["graph"] = {"nodes": len(graph.ids), "edges": len(graph.edges),
+                    "traversable_edges": int(len(graph.fwd.indices))}
+    fig["load"] = {"seconds": load_s, "peak_rss_mb": rss_peak_mb(), "rss_mb": rss_now_mb(),
+                   "rss_before_mb": base_rss}
+    rows.append(("graph", f"{len(graph.ids):,} nodes", f"{len(graph.edges):,} edges "
+                 f"({len(graph.fwd.indices):,} traversable)"))
+    rows.append(("load (SQLite -> memory)", f"{load_s:.2f} s",
+                 f"RSS {rss_now_mb():,.0f} MB, peak {rss_peak_mb():,.0f} MB"))
+
+    ids = sample_sources(graph, args.per_kind, args.seed)
+    eng.store.blast_radius(ids[0], args.depth)        # warm-up (imports, first allocations)
+    trav_t, ours = time_each(lambda nid: eng.store.blast_radius(nid, args.depth), ids)
+    full_t, _ = time_each(lambda nid: eng.blast_radius(nid, args.depth), ids)
+    sizes = [len(r) for r in ours]
+    fig["blast_radius"] = {"sources": len(ids), "kinds": len(graph.by_kind),
+                           "traverse_p50_ms": pct(trav_t, .5), "traverse_p95_ms": pct(trav_t, .95),
+                           "engine_p50_ms": pct(full_t, .5), "engine_p95_ms": pct(full_t, .95),
+                           "max_ms": max(full_t), "reach_p50": pct(sizes, .5), "reach_max": max(sizes)}
+    rows.append((f"blastRadius depth {args.depth}", f"p95 {pct(full_t, .95):.2f} ms",
+                 f"p50 {pct(full_t, .5):.2f} ms over {len(ids)} sources of {len(graph.by_kind)} kinds "
+                 f"(traversal alone p50 {pct(trav_t, .5):.2f} / p95 {pct(trav_t, .95):.2f} ms; "
+                 f"reach p50 {pct(sizes, .5):.0f}, max {max(sizes):,} nodes)"))
+    who_t, _ = time_each(lambda nid: eng.store.who_can_reach(nid, args.depth), ids)
+    fig["who_can_reach"] = {"p50_ms": pct(who_t, .5), "p95_ms": pct(who_t, .95)}
+    rows.append((f"whoCanReach depth {args.depth}", f"p95 {pct(who_t, .95):.2f} ms", f"p50 {pct(who_t, .5):.2f} ms"))
+
+    if not args.skip_networkx:
+        nxb = networkx_baseline(graph, ids, args.depth, ours)
+        ratio50 = pct(nxb["times"], .5) / max(pct(trav_t, .5), 1e-9)
+        ratio95 = pct(nxb["times"], .95) / max(pct(trav_t, .95), 1e-9)
+        fig["networkx"] = {"build_s": nxb["build_s"], "p50_ms": pct(nxb["times"], .5),
+                           "p95_ms": pct(nxb["times"], .95), "mismatches": nxb["mismatches"],
+                           "ratio_p50": ratio50, "ratio_p95": ratio95}
+        rows.append(("baseline: networkx BFS", f"p95 {pct(nxb['times'], .95):.2f} ms",
+                     f"p50 {pct(nxb['times'], .5):.2f} ms (+{nxb['build_s']:.1f} s to build the DiGraph); "
+                     f"reach only, no access or paths; same reachable sets: "
+                     f"{'yes' if not nxb['mismatches'] else 'NO (%d differ)' % nxb['mismatches']}"))
+        rows.append(("  ratio networkx / burnpath", f"{ratio95:.1f}x at p95", f"{ratio50:.1f}x at p50 (bare traversal vs bare traversal)"))
+
+    if args.neo4j and os.environ.get("NEO4J_URI"):
+        neo = neo4j_baseline(snapshot, ids, args.depth, ours)
+        r50 = pct(neo["times"], .5) / max(pct(trav_t, .5), 1e-9)
+        r95 = pct(neo["times"], .95) / max(pct(trav_t, .95), 1e-9)
+        fig["neo4j"] = {"ingest_s": neo["ingest_s"], "p50_ms": pct(neo["times"], .5),
+                        "p95_ms": pct(neo["times"], .95), "mismatches": neo["mismatches"],
+                        "ratio_p50": r50, "ratio_p95": r95}
+        rows.append(("baseline: Neo4j Cypher", f"p95 {pct(neo['times'], .95):.2f} ms",
+                     f"p50 {pct(neo['times'], .5):.2f} ms (ingest {neo['ingest_s']:.1f} s); same answers: "
+                     f"{'yes' if not neo['mismatches'] else 'NO (%d differ)' % neo['mismatches']}"))
+        rows.append(("  ratio Neo4j / burnpath", f"{r95:.1f}x at p95", f"{r50:.1f}x at p50"))
+    else:
+        rows.append(("baseline: Neo4j Cypher", "not run", "pass --neo4j with NEO4J_URI set"))
+
+    if not args.skip_rules:
+        try:
+            from engine.findings import all_findings
+        except ImportError:
+            rows.append(("rules", "not available", "engine.findings.all_findings missing"))
+        else:
+            cold = Engine.open(str(db))
+            cold.graph()
+            t = time.perf_counter()
+            found = all_findings(cold)
+            rules_s = time.perf_counter() - t
+            by_rule: dict[str, int] = {}
+            for f in found:
+                by_rule[f.rule] = by_rule.get(f.rule, 0) + 1
+            fig["rules"] = {"seconds": rules_s, "findings": len(found), "by_rule": by_rule}
+            rows.append(("rules (all, fresh engine)", f"{rules_s:.2f} s",
+                         f"{len(found):,} findings: " + ", ".join(f"{k} {v:,}" for k, v in sorted(by_rule.items()))))
+            cold.close()
+    fig["peak_rss_mb"] = rss_peak_mb()
+    rows.append(("peak RSS (this process)", f"{rss_peak_mb():,.0f} MB", "load + queries + baselines + rules"))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"\nburnpath benchmark: {args.people:,} people, seed {args.seed}, depth {args.depth}, "
+          f"{os.cpu_count()} CPUs")
+    print("-" * 100)
+    for name, value, detail in rows:
+        print(f"{name:<{width}}  {value:>22}  {detail}")
+    print("-" * 100)
+    if args.json:
+        Path(args.json).write_text(json.dumps(fig, indent=2, default=str))
+    eng.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
