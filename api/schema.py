@@ -135,23 +135,14 @@ class Risk:
 @strawberry.type(description="A node: a person, account, team, project, key, grant, tool, app or data source.")
 class Node:
     view: strawberry.Private[NodeView]
-
-    @strawberry.field(description="Node id, e.g. `openai:api_key:key_abc` or `person:ana@example.com`.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.view.id)
-
-    @strawberry.field(description="The node kind (Person, Credential, ...).")
-    def kind(self) -> NodeKindEnum:
-        return _NodeKind(self.view.kind)
-
-    @strawberry.field(description="Display name, when a source states one.")
-    def name(self) -> Optional[str]:
-        return redact_text(self.view.name) if self.view.name else None
-
-    @strawberry.field(description="False when the vendor says inactive, it expired, its project is archived, "
-                                  "it was removed, or (people) no identity provider account is active.")
-    def active(self) -> bool:
-        return self.view.active
+    # Plain values (set by node_from) resolve faster than methods on long pages.
+    id: strawberry.ID = strawberry.field(
+        description="Node id, e.g. `openai:api_key:key_abc` or `person:ana@example.com`.")
+    kind: NodeKindEnum = strawberry.field(description="The node kind (Person, Credential, ...).")
+    name: Optional[str] = strawberry.field(description="Display name, when a source states one.")
+    active: bool = strawberry.field(
+        description="False when the vendor says inactive, it expired, its project is archived, "
+                    "it was removed, or (people) no identity provider account is active.")
 
     @strawberry.field(description="Every property the sources state (no secret values: only ids, "
                                   "redacted values, hints and hashes).")
@@ -180,7 +171,7 @@ class Node:
 
     @strawberry.field(description="Resolved owners: direct, else through service account, project or team.")
     def owners(self, info: Info) -> list["Node"]:
-        return [Node(view=v) for v in engine_at(info).owners(self.view.id)]
+        return [node_from(v) for v in engine_at(info).owners(self.view.id)]
 
     @strawberry.field(description="Risk score with its reasons.")
     def risk(self, info: Info) -> Risk:
@@ -191,29 +182,33 @@ class Node:
                              for f in score.factors])
 
 
+def node_from(view: NodeView) -> Node:
+    return Node(view=view, id=strawberry.ID(view.id), kind=_KINDS[view.kind],
+                name=redact_text(view.name) if view.name else None, active=view.active)
+
+
 def node_of(engine: Engine, node_id: str) -> Node:
     view = engine.node(node_id)
     if view is None:
         raise error(f"no node with id {node_id!r}", NOT_FOUND)
-    return Node(view=view)
+    return node_from(view)
 
 
 @strawberry.type(description="A node reached by a traversal, with how and how strongly.")
 class Reach:
     r: strawberry.Private[_Reach]
     view: strawberry.Private[NodeView]
+    # Plain values (set by reach_of) resolve faster than methods in long lists.
+    id: strawberry.ID = strawberry.field(description="The reached node's id (same as `node.id`).")
+    kind: NodeKindEnum = strawberry.field(description="The reached node's kind (same as `node.kind`).")
+    name: Optional[str] = strawberry.field(description="The reached node's name (same as `node.name`).")
+    active: bool = strawberry.field(description="Whether the reached node is active (same as `node.active`).")
+    depth: int = strawberry.field(description="Hops on the shortest path.")
+    access: AccessLevel = strawberry.field(description="Strongest access any shortest path delivers.")
 
     @strawberry.field(description="The node reached.")
     def node(self) -> Node:
-        return Node(view=self.view)
-
-    @strawberry.field(description="Hops on the shortest path.")
-    def depth(self) -> int:
-        return self.r.depth
-
-    @strawberry.field(description="Strongest access any shortest path delivers.")
-    def access(self) -> AccessLevel:
-        return AccessLevel(self.r.access)
+        return node_from(self.view)
 
     @strawberry.field(description="One shortest path as node ids, from the traversal's start to its end.")
     def path(self) -> list[strawberry.ID]:
@@ -223,26 +218,19 @@ class Reach:
     def path_edges(self) -> list[str]:
         return self.r.edge_kinds
 
-    # The reached node's own fields, so a list of reaches reads like a list of nodes.
-    @strawberry.field(description="The reached node's id (same as `node.id`).")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.view.id)
-
-    @strawberry.field(description="The reached node's kind (same as `node.kind`).")
-    def kind(self) -> NodeKindEnum:
-        return _NodeKind(self.view.kind)
-
-    @strawberry.field(description="The reached node's name (same as `node.name`).")
-    def name(self) -> Optional[str]:
-        return redact_text(self.view.name) if self.view.name else None
-
-    @strawberry.field(description="Whether the reached node is active (same as `node.active`).")
-    def active(self) -> bool:
-        return self.view.active
-
     @strawberry.field(description="The reached node's properties (same as `node.properties`).")
     def properties(self) -> JSON:
         return redact(self.view.properties)
+
+
+_KINDS = {k.value: k for k in _NodeKind}
+_ACCESS = {a.value: a for a in AccessLevel}
+
+
+def reach_of(r: _Reach, view: NodeView) -> Reach:
+    return Reach(r=r, view=view, id=strawberry.ID(view.id), kind=_KINDS[view.kind],
+                 name=redact_text(view.name) if view.name else None, active=view.active,
+                 depth=r.depth, access=_ACCESS[r.access])
 
 
 def reaches(engine: Engine, rs: Sequence[_Reach], kind: Optional[str] = None,
@@ -254,7 +242,7 @@ def reaches(engine: Engine, rs: Sequence[_Reach], kind: Optional[str] = None,
             ctx.check_deadline()
         v = engine.node(r.node_id)
         if v is not None and (kind is None or v.kind == kind):
-            out.append(Reach(r=r, view=v))
+            out.append(reach_of(r, v))
     return out
 
 
@@ -340,7 +328,7 @@ def reach_connection(engine: Engine, rs: Sequence[_Reach], kind: Optional[str], 
     for i, r in enumerate(page):
         view = engine.node(r.node_id)
         if view is not None:
-            edges.append(ReachEdge(cursor=list_cursor(start + i, r.node_id), node=Reach(r=r, view=view)))
+            edges.append(ReachEdge(cursor=list_cursor(start + i, r.node_id), node=reach_of(r, view)))
     return ReachConnection(nodes=[e.node for e in edges], edges=edges, total_count=len(rs),
                            page_info=_page_info(start, len(page), len(rs), [e.cursor for e in edges]))
 
@@ -364,7 +352,7 @@ class BlastRadius:
 
     @strawberry.field(description="The node the traversal starts from.")
     def source(self) -> Node:
-        return Node(view=self.res.source)
+        return node_from(self.res.source)
 
     @strawberry.field(description="Every node reachable over traversable edges within maxDepth "
                                   "(ordered by depth, then id). `reachableConnection` pages it.")
@@ -417,7 +405,7 @@ def _paginate_nodes(engine: Engine, kind: Optional[str], first: Optional[int],
     graph = engine.graph()
     offset = graph.first_index_after(kind, decode_cursor(after)) if after else 0
     views, total = engine.nodes(kind, offset, limit)
-    edges = [NodeEdge(cursor=encode_cursor(v.id), node=Node(view=v)) for v in views]
+    edges = [NodeEdge(cursor=encode_cursor(v.id), node=node_from(v)) for v in views]
     return NodeConnection(nodes=[e.node for e in edges], edges=edges, total_count=total,
                           page_info=_page_info(offset, len(views), total, [e.cursor for e in edges]))
 
@@ -442,22 +430,12 @@ class SpendRow:
 class Finding:
     f: strawberry.Private[object]
     eng: strawberry.Private[Engine]
-
-    @strawberry.field(description="Stable id: rule and subject (and day, for per-day rules).")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.f.id)
-
-    @strawberry.field(description="Rule id, e.g. `leaked-credential`.")
-    def rule(self) -> str:
-        return self.f.rule
-
-    @strawberry.field(description="One-line summary for people.")
-    def title(self) -> str:
-        return redact_text(self.f.title)
-
-    @strawberry.field(description="How urgent it is.")
-    def severity(self) -> Severity:
-        return Severity(self.f.severity)
+    # Plain values (set by finding_of) resolve faster than methods on long pages.
+    id: strawberry.ID = strawberry.field(description="Stable id: rule and subject (and day, for per-day rules).")
+    rule: str = strawberry.field(description="Rule id, e.g. `leaked-credential`.")
+    title: str = strawberry.field(description="One-line summary for people.")
+    severity: Severity = strawberry.field(description="How urgent it is.")
+    frameworks: list[str] = strawberry.field(description="OWASP NHI / LLM and NIST CSF 2.0 ids.")
 
     @strawberry.field(description="The node the finding is about.")
     def subject(self) -> Node:
@@ -465,15 +443,19 @@ class Finding:
         if view is None:
             view = NodeView(id=self.f.subject_id, kind="Credential", name=None, active=False,
                             properties={"stub": True})
-        return Node(view=view)
+        return node_from(view)
 
     @strawberry.field(description="Edges, usage rows and timestamps the finding rests on.")
     def evidence(self) -> JSON:
         return redact(self.f.evidence)
 
-    @strawberry.field(description="OWASP NHI / LLM and NIST CSF 2.0 ids.")
-    def frameworks(self) -> list[str]:
-        return self.f.frameworks
+
+_SEVERITIES = {s.value: s for s in Severity}
+
+
+def finding_of(f, eng: Engine) -> Finding:
+    return Finding(f=f, eng=eng, id=strawberry.ID(f.id), rule=f.rule, title=redact_text(f.title),
+                   severity=_SEVERITIES[f.severity], frameworks=list(f.frameworks))
 
 
 @strawberry.type(description="A finding with its cursor.")
@@ -538,7 +520,7 @@ class RevocationStep:
     @strawberry.field(description="The target as a node, when it is one.")
     def target_node(self) -> Optional[Node]:
         view = self.eng.node(str(self.target))
-        return Node(view=view) if view else None
+        return node_from(view) if view else None
 
 
 @strawberry.type(description="For a responder holding one leaked key: who, what, since when, and what to revoke.")
@@ -595,7 +577,7 @@ class Query:
     @strawberry.field(description="One node by id; null when there is none.")
     def node(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Node id.")]) -> Optional[Node]:
         view = engine_at(info).node(str(id))
-        return Node(view=view) if view else None
+        return node_from(view) if view else None
 
     @strawberry.field(description="Nodes, optionally of one kind, ordered by id, with cursor pagination.")
     def nodes(self, info: Info,
@@ -658,7 +640,7 @@ class Query:
         page_size(first, info)  # reject a bad page size before the rules run
         items = findings_filtered(info, rule, severity, subject)
         page, start, _ = _window(items, lambda f: f.id, first, after, info)
-        edges = [FindingEdge(cursor=list_cursor(start + i, f.id), node=Finding(f=f, eng=eng))
+        edges = [FindingEdge(cursor=list_cursor(start + i, f.id), node=finding_of(f, eng))
                  for i, f in enumerate(page)]
         return FindingConnection(nodes=[e.node for e in edges], edges=edges, total_count=len(items),
                                  page_info=_page_info(start, len(page), len(items), [e.cursor for e in edges]))

@@ -4,6 +4,7 @@ a networkx view built on demand for ad-hoc analysis."""
 from __future__ import annotations
 
 import bisect
+import gc
 from datetime import datetime
 from functools import cached_property
 from typing import Any, Iterable
@@ -201,7 +202,16 @@ class MemoryGraph:
             days = [day] if day is not None else []
         else:
             days = sorted({u.day for u in store.usage()}) if hasattr(store, "usage") else []
-        return cls(store.iter_nodes(include_removed=True), store.iter_edges(), days[-1:] if days else [])
+        # Millions of new dicts and views would trigger the cyclic GC over and over
+        # (each full pass walks everything built so far); none of them form cycles
+        # that need it, so it is paused for the build.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return cls(store.iter_nodes(include_removed=True), store.iter_edges(), days[-1:] if days else [])
+        finally:
+            if paused:
+                gc.enable()
 
     # --- derived state ------------------------------------------------------
     def _derive(self) -> None:

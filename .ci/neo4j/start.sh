@@ -20,10 +20,18 @@ if [[ -f "$state/neo4j.pid" ]] && kill -0 "$(cat "$state/neo4j.pid")" 2>/dev/nul
 fi
 
 t0=$(date +%s)
-# Offline first (fast when ~/.m2 has it), then online.
-if ! mvn -q -B -o -f "$here/pom.xml" dependency:build-classpath -Dmdep.outputFile="$state/classpath.txt" >"$state/mvn.log" 2>&1; then
-  mvn -q -B -f "$here/pom.xml" dependency:build-classpath -Dmdep.outputFile="$state/classpath.txt" >"$state/mvn.log" 2>&1 \
-    || { cat "$state/mvn.log" >&2; echo "could not resolve neo4j-harness from Maven Central" >&2; exit 1; }
+# The resolved classpath is cached beside the jars (keyed by the pom), so a warm
+# start skips Maven; else Maven offline first (fast when ~/.m2 has it), then online.
+cache="$HOME/.m2/burnpath-neo4j-classpath-$(sha1sum "$here/pom.xml" | cut -c1-12).txt"
+cp_ok() { [[ -s "$1" ]] && tr ':' '\n' <"$1" | while read -r jar; do [[ -f "$jar" ]] || exit 1; done; }
+if cp_ok "$cache"; then
+  cp "$cache" "$state/classpath.txt"
+else
+  if ! mvn -q -B -o -f "$here/pom.xml" dependency:build-classpath -Dmdep.outputFile="$state/classpath.txt" >"$state/mvn.log" 2>&1; then
+    mvn -q -B -f "$here/pom.xml" dependency:build-classpath -Dmdep.outputFile="$state/classpath.txt" >"$state/mvn.log" 2>&1 \
+      || { cat "$state/mvn.log" >&2; echo "could not resolve neo4j-harness from Maven Central" >&2; exit 1; }
+  fi
+  cp "$state/classpath.txt" "$cache"
 fi
 t1=$(date +%s)
 

@@ -414,16 +414,19 @@ class Facts:
         scopes: list[str] = []
         for key in ("scopes", "scope", "scopeId", "scope_id", "permissions"):
             scopes.extend(_split_scopes(props.get(key)))
+        outs = self.graph.out_edges(node_id)
+        ins = self.graph.in_edges(node_id)
         opens = []
-        for e in self.out_edges(node_id, K.GRANTS):
-            scopes.extend(_split_scopes(e.properties.get("scopes")))
-            opens.append(edge_dict(e))
+        for e in outs:
+            if e.kind == K.GRANTS.value:
+                scopes.extend(_split_scopes(e.properties.get("scopes")))
+                opens.append(edge_dict(e))
         client_id = props.get("client_id") or props.get("clientId")
         client_node = None
         texts = [str(x) for x in (v.name if v else None, props.get("client_name"), props.get("displayText"),
                                   props.get("clientName"), props.get("app_name")) if x]
-        candidates = [e.dst for e in self.out_edges(node_id) if self.kind_of(e.dst) == NodeKind.OAuthClient.value]
-        candidates += [e.src for e in self.in_edges(node_id) if self.kind_of(e.src) in
+        candidates = [e.dst for e in outs if self.kind_of(e.dst) == NodeKind.OAuthClient.value]
+        candidates += [e.src for e in ins if e.kind != K.CONSENTED.value and self.kind_of(e.src) in
                        (NodeKind.OAuthClient.value, NodeKind.ServiceAccount.value)]
         if client_id:
             candidates += self._clients_by_native_id.get(str(client_id), [])
@@ -439,7 +442,7 @@ class Facts:
                     "publisherDomain", "verifiedPublisher", "website", "label", "url", "client_name",
                     "replyUrls", "app_display_name", "publisher", "publisher_name", "homepage_url",
                     "publisher_domain", "reply_urls"))) if x]
-        consented = sorted(e.src for e in self.in_edges(node_id, K.CONSENTED))
+        consented = sorted(e.src for e in ins if e.kind == K.CONSENTED.value)
         scopes = sorted(dict.fromkeys(scopes))
         return GrantFact(id=node_id, scopes=scopes, client_id=str(client_id) if client_id else None,
                          client_name=props.get("client_name") or props.get("displayText")
