@@ -25,7 +25,10 @@ from strawberry.http.ides import get_graphql_ide_html
 from engine.service import Engine
 
 from .auth import TokenRecord, TokenStore, is_loopback
-from .errors import (BAD_INPUT, FORBIDDEN, INTERNAL, LIMIT_EXCEEDED, UNAUTHENTICATED, error_body, log)
+from graphql import GraphQLError
+
+from .errors import (BAD_INPUT, INTERNAL, LIMIT_EXCEEDED, UNAUTHENTICATED, error_body, format_errors,
+                     log)
 from .execute import Outcome, operation_type_of, run
 from .limits import Limits
 
@@ -51,6 +54,42 @@ def access_logger(stream: Optional[TextIO] = None) -> logging.Logger:
     return logger
 
 
+class AccessLog:
+    """ASGI middleware writing one JSON line per HTTP request. The endpoint leaves
+    what it learnt (operation, role, token id, error codes) in the request state."""
+
+    def __init__(self, app, logger: logging.Logger):
+        self.app = app
+        self.logger = logger
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        state = scope.setdefault("state", {})
+        status = 500
+
+        async def send_and_note(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            client = scope.get("client")
+            self.logger.info({
+                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "method": scope.get("method"), "path": scope.get("path"), "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "client": client[0] if client else None,
+                "operation": state.get("operation_name"), "operation_type": state.get("operation_type"),
+                "role": state.get("role"), "token_id": state.get("token_id"),
+                "error_codes": state.get("error_codes") or None,
+            })
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -66,6 +105,14 @@ async def _read_body(request: Request, cap: int) -> bytes:
             raise BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _host_name(host: str) -> str:
+    """The name in a Host header: `[::1]:8000` -> `::1`, `localhost:8000` -> `localhost`."""
+    host = host.strip()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def _json(body: dict, status: int = 200, headers: dict | None = None) -> JSONResponse:
@@ -101,28 +148,7 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
                   docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.pool = pool
 
-    @app.middleware("http")
-    async def access(request: Request, call_next):
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            state = request.state
-            entry = {
-                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "method": request.method, "path": request.url.path, "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "client": request.client.host if request.client else None,
-                "operation": getattr(state, "operation_name", None),
-                "operation_type": getattr(state, "operation_type", None),
-                "role": getattr(state, "role", None),
-                "token_id": getattr(state, "token_id", None),
-                "error_codes": getattr(state, "error_codes", None) or None,
-            }
-            logger.info(entry)
+    app.add_middleware(AccessLog, logger=logger)
 
     def authenticate(request: Request) -> tuple[Optional[TokenRecord], Optional[Response]]:
         """(token, None) when the request may go on, else (None, the 401 response)."""
@@ -134,9 +160,10 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
             log.exception("reading API tokens failed")
             return None, _json(error_body("the server cannot check tokens right now", INTERNAL), 503)
         if not have_tokens:
-            # Open mode exists for local use only (serve refuses other bind addresses).
+            # Open mode exists for local use only: serve refuses other bind addresses,
+            # and the Host check stops a web page using DNS rebinding to reach it.
             client = request.client.host if request.client else None
-            if is_loopback(client):
+            if is_loopback(client) and is_loopback(_host_name(request.headers.get("host", ""))):
                 return None, None
             return None, _unauthenticated("this server has no API tokens and answers loopback only")
         if not header:
@@ -169,11 +196,14 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
         deadline = time.monotonic() + budget
 
         def work() -> Outcome:
-            outcome = run(engine, document, variables, operation_name, role=role,
-                          token_id=request.state.token_id, limits=limits, introspection=introspection,
-                          deadline=deadline, mask=True, request=None, schema=schema,
-                          queries_only=queries_only)
-            return outcome
+            try:
+                return run(engine, document, variables, operation_name, role=role,
+                           token_id=request.state.token_id, limits=limits, introspection=introspection,
+                           deadline=deadline, mask=True, request=None, schema=schema,
+                           queries_only=queries_only)
+            except Exception as exc:  # noqa: BLE001 - a failure outside any resolver
+                errors = format_errors([GraphQLError(str(exc), original_error=exc)], mask=True)
+                return Outcome(response={"data": None, "errors": errors}, codes=[INTERNAL])
 
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(pool, work)
@@ -203,7 +233,8 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
             request.state.error_codes = [UNAUTHENTICATED]
             return refusal
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype not in ("application/json", "application/graphql-response+json", ""):
+        # JSON only: a browser cannot send it cross-site without a CORS preflight we never grant.
+        if ctype != "application/json":
             request.state.error_codes = [BAD_INPUT]
             return _json(error_body("send the request as application/json", BAD_INPUT), 415)
         try:

@@ -147,46 +147,47 @@ class Graph:
 
 
 class UsageSum:
-    """Sums vendor rows into one UsageRow per (day, credential, project, account, model)."""
-
-    INT_FIELDS = ("input_tokens", "output_tokens", "cached_input_tokens", "requests")
+    """Sums vendor rows into one UsageRow per (day, credential, project, account, model).
+    Each sum is a small list [input, output, cached, requests, vendor_usd, extra]: this
+    runs once per vendor row, millions of times for a large usage file."""
 
     def __init__(self, source: str):
         self.source = source
-        self.rows: dict[tuple, dict[str, Any]] = {}
+        self.rows: dict[tuple, list] = {}
 
     def add(self, day: date, model: str, credential_id: str | None, project_id: str | None,
-            account_id: str | None, *, input_tokens: int = 0, output_tokens: int = 0,
+            account_id: str | None, input_tokens: int = 0, output_tokens: int = 0,
             cached_input_tokens: int = 0, requests: int = 0, vendor_usd: float | None = None,
             extra: dict[str, int | float] | None = None) -> None:
         key = (day, credential_id, project_id, account_id, model)
         row = self.rows.get(key)
         if row is None:
-            row = self.rows[key] = {"input_tokens": 0, "output_tokens": 0,
-                                    "cached_input_tokens": 0, "requests": 0,
-                                    "vendor_usd": None, "extra": {}}
-        row["input_tokens"] += input_tokens
-        row["output_tokens"] += output_tokens
-        row["cached_input_tokens"] += cached_input_tokens
-        row["requests"] += requests
+            self.rows[key] = [input_tokens, output_tokens, cached_input_tokens, requests,
+                              vendor_usd, dict(extra) if extra else None]
+            return
+        row[0] += input_tokens
+        row[1] += output_tokens
+        row[2] += cached_input_tokens
+        row[3] += requests
         if vendor_usd is not None:
-            row["vendor_usd"] = (row["vendor_usd"] or 0.0) + vendor_usd
-        for k, v in (extra or {}).items():
-            row["extra"][k] = row["extra"].get(k, 0) + v
+            row[4] = (row[4] or 0.0) + vendor_usd
+        if extra:
+            sums = row[5] if row[5] is not None else {}
+            for k, v in extra.items():
+                sums[k] = sums.get(k, 0) + v
+            row[5] = sums
 
     def usage_rows(self) -> list[UsageRow]:
         """In first-seen order (the file's), so re-reading a file gives the same list.
         (Plain construction: pydantic's validating __init__ measured faster than
         model_construct here.)"""
-        out = []
-        for (day, cred, proj, acct, model), r in self.rows.items():
-            out.append(UsageRow(day=day, model=model, credential_id=cred, project_id=proj,
-                                account_id=acct, input_tokens=r["input_tokens"],
-                                output_tokens=r["output_tokens"],
-                                cached_input_tokens=r["cached_input_tokens"],
-                                requests=r["requests"], vendor_usd=r["vendor_usd"],
-                                properties={"vendor": self.source, **r["extra"]}))
-        return out
+        source = self.source
+        return [UsageRow(day=day, model=model, credential_id=cred, project_id=proj, account_id=acct,
+                         input_tokens=tin, output_tokens=tout, cached_input_tokens=cached,
+                         requests=reqs, vendor_usd=usd,
+                         properties={"vendor": source, **extra} if extra else {"vendor": source})
+                for (day, cred, proj, acct, model), (tin, tout, cached, reqs, usd, extra)
+                in self.rows.items()]
 
 
 def unknown_key_warnings(source: str, used: Iterable[str | None], listed: set[str],

@@ -226,34 +226,40 @@ def _buckets(path: Path):
 def _usage(path: Path, usage: UsageSum, rec: Records) -> list[str | None]:
     used = []
     unknown: set[str] = set()
+    add = usage.add
     for day, where, results in _buckets(path):
         for m, r in enumerate(results):
             if type(r) is not dict:
                 require_dict(r, path, f"{where} result {m + 1}")
-
-            def num(field: str) -> int:
-                # Millions of rows: format the location only when a value is wrong.
-                value = r.get(field)
-                return value if type(value) is int else as_int(value, path, f"{where} result {m + 1} {field}")
-
-            extra = {}
+            # Millions of rows: plain ints pass straight through; only a wrong value
+            # pays for formatting its location.
+            tin, tout = r.get("input_tokens"), r.get("output_tokens")
+            cached, reqs = r.get("input_cached_tokens"), r.get("num_model_requests")
+            if type(tin) is not int or type(tout) is not int or type(cached) is not int \
+                    or type(reqs) is not int:
+                w = f"{where} result {m + 1}"
+                tin = as_int(tin, path, f"{w} input_tokens")
+                tout = as_int(tout, path, f"{w} output_tokens")
+                cached = as_int(cached, path, f"{w} input_cached_tokens")
+                reqs = as_int(reqs, path, f"{w} num_model_requests")
+            extra = None
             odd = r.keys() - USAGE_FIELDS
             if odd:
                 unknown |= odd
                 extra = {k: r[k] for k in odd
                          if isinstance(r[k], (int, float)) and not isinstance(r[k], bool)}
-            for k in ("input_audio_tokens", "output_audio_tokens"):
-                if r.get(k):
-                    extra[k] = num(k)
+            if r.get("input_audio_tokens") or r.get("output_audio_tokens"):
+                extra = extra or {}
+                for k in ("input_audio_tokens", "output_audio_tokens"):
+                    if r.get(k):
+                        extra[k] = as_int(r[k], path, f"{where} result {m + 1} {k}")
             kid, pid, uid = r.get("api_key_id"), r.get("project_id"), r.get("user_id")
             used.append(kid)
-            usage.add(day, str(r.get("model") or "unknown"),
-                      f"openai:api_key:{kid}" if kid else None,
-                      f"openai:project:{pid}" if pid else None,
-                      f"openai:user:{uid}" if uid else None,
-                      input_tokens=num("input_tokens"), output_tokens=num("output_tokens"),
-                      cached_input_tokens=num("input_cached_tokens"),
-                      requests=num("num_model_requests"), extra=extra)
+            add(day, str(r.get("model") or "unknown"),
+                f"openai:api_key:{kid}" if kid else None,
+                f"openai:project:{pid}" if pid else None,
+                f"openai:user:{uid}" if uid else None,
+                tin, tout, cached, reqs, None, extra)
     if unknown:
         rec.warnings.append(f"{SOURCE}: {path.name}: unknown usage field(s) {', '.join(sorted(unknown))} "
                             f"(rows kept; numeric values kept as properties)")

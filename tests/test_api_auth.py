@@ -162,6 +162,19 @@ def test_serve_refuses_a_public_bind_without_tokens(db):
     assert "refusing to serve on 0.0.0.0" in proc.stderr and "burnpath token create" in proc.stderr
 
 
+def test_open_mode_refuses_foreign_host_headers(db):
+    # DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends Host: evil.example.
+    with serving(db) as (srv, _, _):
+        for host in ("127.0.0.1:1234", "localhost", "[::1]:8000"):
+            resp = httpx.post(srv.url + "/graphql", json={"query": READ_Q}, headers={"Host": host})
+            assert resp.status_code == 200, host
+        resp = httpx.post(srv.url + "/graphql", json={"query": READ_Q}, headers={"Host": "evil.example:8000"})
+        assert resp.status_code == 401 and codes(resp) == ["UNAUTHENTICATED"]
+        # and a browser form (not JSON) is refused before anything runs
+        resp = httpx.post(srv.url + "/graphql", data={"query": READ_Q})
+        assert resp.status_code == 415 and codes(resp) == ["BAD_INPUT"]
+
+
 def test_open_mode_refuses_non_loopback_clients(db):
     # Defence in depth beside the bind check: the app itself answers loopback only.
     import asyncio
@@ -169,7 +182,7 @@ def test_open_mode_refuses_non_loopback_clients(db):
 
     async def ask(client_host: str) -> httpx.Response:
         transport = httpx.ASGITransport(app=create_app(eng), client=(client_host, 5555))
-        async with httpx.AsyncClient(transport=transport, base_url="http://burnpath") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             return await client.post("/graphql", json={"query": READ_Q})
 
     eng = Engine.open(str(db))

@@ -33,6 +33,7 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any, Iterable
 
+from ..graph_index import adjacency
 from ..model import EdgeKind, NodeKind
 from ..ownership import owners_of
 from ..store.base import EdgeView, NodeView, UsageRecord
@@ -148,6 +149,9 @@ class Facts:
     def __init__(self, engine):
         self.engine = engine
         self.graph = engine.graph()
+        # Per-kind edge tables: the same answers as the graph's, without re-filtering
+        # every node's edges by kind on each of the pack's many questions.
+        self.adj = adjacency(self.graph)
         self.as_of: datetime | None = engine.as_of
         self.envs = Environments()
         self._reach: dict[str, list] = {}
@@ -171,16 +175,16 @@ class Facts:
                 for cid in sorted(self.usage_by_credential) if cid not in self.graph.index}
 
     def node(self, node_id: str) -> NodeView | None:
-        view = self.graph.node_view(node_id)
-        if view is None and node_id in self.usage_only:
-            return self.usage_only[node_id]
-        return view
+        i = self.graph.index.get(node_id)
+        if i is not None:
+            return self.graph.views[i]
+        return self.usage_only.get(node_id)
 
     def in_edges(self, node_id: str, *kinds: EdgeKind) -> list[EdgeView]:
-        return self.graph.in_edges(node_id, {k.value for k in kinds} if kinds else None)
+        return self.adj.in_edges(node_id, [k.value for k in kinds] if kinds else None)
 
     def out_edges(self, node_id: str, *kinds: EdgeKind) -> list[EdgeView]:
-        return self.graph.out_edges(node_id, {k.value for k in kinds} if kinds else None)
+        return self.adj.out_edges(node_id, [k.value for k in kinds] if kinds else None)
 
     def kind_of(self, node_id: str) -> str | None:
         v = self.node(node_id)
@@ -194,7 +198,7 @@ class Facts:
         return table[key]
 
     def owners(self, node_id: str) -> list[str]:
-        return self._memo("owners", node_id, lambda: owners_of(self.graph, node_id))
+        return self._memo("owners", node_id, lambda: owners_of(self.adj, node_id))
 
     def person_of(self, node_id: str) -> str | None:
         """The person behind a person or account node."""
@@ -348,21 +352,29 @@ class Facts:
 
     @cached_property
     def _daily(self) -> dict[str, dict[tuple[date, str], dict[str, Any]]]:
-        out: dict[str, dict[tuple[date, str], dict[str, Any]]] = defaultdict(dict)
-        for cid, rows in self.usage_by_credential.items():
-            cells = out[cid]
-            for r in rows:
-                cell = cells.setdefault((r.day, r.model), {"usd": 0.0, "unpriced": False,
-                                                           "input_tokens": 0, "output_tokens": 0,
-                                                           "requests": 0})
-                usd = self.row_usd(r)
-                if usd is None:
-                    cell["unpriced"] = True
-                else:
-                    cell["usd"] += usd
-                cell["input_tokens"] += r.input_tokens
-                cell["output_tokens"] += r.output_tokens
-                cell["requests"] += r.requests
+        # One pass over the priced rows in their stored order: each cell sums its rows
+        # in the same order as a per-credential pass would, so the floats agree.
+        out: dict[str, dict[tuple[date, str], dict[str, Any]]] = {}
+        for p in self._priced:
+            r = p.record
+            cid = r.credential_id
+            if not cid:
+                continue
+            cells = out.get(cid)
+            if cells is None:
+                cells = out[cid] = {}
+            key = (r.day, r.model)
+            cell = cells.get(key)
+            if cell is None:
+                cell = cells[key] = {"usd": 0.0, "unpriced": False, "input_tokens": 0,
+                                     "output_tokens": 0, "requests": 0}
+            if p.priced:
+                cell["usd"] += p.usd
+            else:
+                cell["unpriced"] = True
+            cell["input_tokens"] += r.input_tokens
+            cell["output_tokens"] += r.output_tokens
+            cell["requests"] += r.requests
         return out
 
     def daily_by_model(self, node_id: str) -> dict[tuple[date, str], dict[str, Any]]:

@@ -7,6 +7,7 @@ Path queries are answered from the in-memory graph (engine.graph) loaded from he
 """
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 import threading
@@ -176,6 +177,10 @@ class SQLiteStore(Store):
         now = _now()
         conn = self._conn()
         removed: dict[str, int] = {}
+        # Serialising millions of records allocates millions of short-lived objects;
+        # the cyclic GC has nothing to find in them, so it waits until the load is done.
+        paused = gc.isenabled()
+        gc.disable()
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("INSERT INTO runs(id, source, started_at, complete, files) VALUES (?,?,?,?,?)",
@@ -195,6 +200,9 @@ class SQLiteStore(Store):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        finally:
+            if paused:
+                gc.enable()
         return LoadResult(source=source, run_id=run_id, complete=complete, counts=counts,
                           removed=removed, warnings=records.warnings)
 
