@@ -19,14 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, TextIO
 
 from fastapi import FastAPI, Request
+from graphql import GraphQLError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from engine.service import Engine
 
 from .auth import TokenRecord, TokenStore, is_loopback
-from graphql import GraphQLError
-
 from .errors import (BAD_INPUT, INTERNAL, LIMIT_EXCEEDED, UNAUTHENTICATED, error_body, format_errors,
                      log)
 from .execute import Outcome, operation_type_of, run
@@ -41,16 +40,19 @@ class _JsonLines(logging.Formatter):
 
 
 def access_logger(stream: Optional[TextIO] = None) -> logging.Logger:
-    """The JSON-lines access log; `stream` (default stderr) replaces its handler."""
-    logger = logging.getLogger(ACCESS_LOGGER)
+    """The JSON-lines access log: the `burnpath.access` logger (stderr unless logging
+    is configured otherwise), or, given a stream, a logger of this app's own."""
+    if stream is None:
+        logger = logging.getLogger(ACCESS_LOGGER)
+        if logger.handlers:
+            return logger
+        logger.propagate = False
+    else:
+        logger = logging.Logger(ACCESS_LOGGER)  # unregistered: one per app
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(_JsonLines())
+    logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    logger.propagate = False
-    if stream is not None or not logger.handlers:
-        for h in list(logger.handlers):
-            logger.removeHandler(h)
-        handler = logging.StreamHandler(stream or sys.stderr)
-        handler.setFormatter(_JsonLines())
-        logger.addHandler(handler)
     return logger
 
 
@@ -158,6 +160,7 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
             have_tokens = tokens.any()
         except Exception:  # noqa: BLE001 - the store itself failed: not the caller's fault
             log.exception("reading API tokens failed")
+            request.state.error_codes = [INTERNAL]
             return None, _json(error_body("the server cannot check tokens right now", INTERNAL), 503)
         if not have_tokens:
             # Open mode exists for local use only: serve refuses other bind addresses,
@@ -230,7 +233,7 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
                                     LIMIT_EXCEEDED), 413)
         rec, refusal = authenticate(request)
         if refusal is not None:
-            request.state.error_codes = [UNAUTHENTICATED]
+            request.state.error_codes = getattr(request.state, "error_codes", None) or [UNAUTHENTICATED]
             return refusal
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         # JSON only: a browser cannot send it cross-site without a CORS preflight we never grant.
@@ -257,7 +260,7 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
             return _json(error_body("POST a GraphQL request as JSON (or GET with ?query=)", BAD_INPUT), 400)
         rec, refusal = authenticate(request)
         if refusal is not None:
-            request.state.error_codes = [UNAUTHENTICATED]
+            request.state.error_codes = getattr(request.state, "error_codes", None) or [UNAUTHENTICATED]
             return refusal
         variables = params.get("variables")
         if variables is not None:

@@ -16,7 +16,6 @@ project, user, key and model: the documented page shape) and prints rows/s for:
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import random
 import sqlite3
@@ -140,18 +139,6 @@ def main() -> int:
     print(f"parse + load:   {n:>9,} rows in {both:6.2f}s = {n / both:>10,.0f} rows/s "
           f"(load alone {n / load_s:,.0f} rows/s)")
 
-    # The same load with the cyclic GC paused, as the AI ingesters parse: a measure of
-    # what SQLiteStore.load would gain from doing the same (a suggestion, not the product).
-    db2 = work / "bench-gc-paused.db"
-    store = SQLiteStore(db2)
-    gc.disable()
-    t = time.perf_counter()
-    store.load(rec, complete=True)
-    paused_s = time.perf_counter() - t
-    gc.enable()
-    store.close()
-    print(f"  (load with GC paused: {n / paused_s:,.0f} rows/s; parse + that load "
-          f"{n / (parse_s + paused_s):,.0f} rows/s)")
     del rec
 
     rates = {}

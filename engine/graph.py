@@ -208,10 +208,15 @@ class MemoryGraph:
         paused = gc.isenabled()
         gc.disable()
         try:
-            return cls(store.iter_nodes(include_removed=True), store.iter_edges(), days[-1:] if days else [])
+            graph = cls(store.iter_nodes(include_removed=True), store.iter_edges(), days[-1:] if days else [])
         finally:
             if paused:
                 gc.enable()
+        # The graph lives until the next generation and holds no reference cycles:
+        # moving it out of the collector's generations (refcounting still frees it)
+        # spares every later query the collector rescanning millions of objects.
+        gc.freeze()
+        return graph
 
     # --- derived state ------------------------------------------------------
     def _derive(self) -> None:

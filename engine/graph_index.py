@@ -34,50 +34,74 @@ def adjacency(graph: MemoryGraph) -> "AdjacencyIndex":
     return index
 
 
-class _Side:
-    """One direction (out or in): per kind, {node index: ([csr positions], [edges])}."""
+class _KindTable:
+    """The edges of one kind in one direction, in CSR order (so grouped by node):
+    `ranges[i]` is the slice of `edges` (and of their CSR `positions`) at node i."""
+    __slots__ = ("ranges", "edges", "positions")
 
-    def __init__(self, graph: MemoryGraph, csr, owner_of_edge: np.ndarray):
+    def __init__(self, ranges: dict[int, tuple[int, int]], edges: list[EdgeView], positions: list[int]):
+        self.ranges = ranges
+        self.edges = edges
+        self.positions = positions
+
+    def at(self, i: int) -> list[EdgeView]:
+        r = self.ranges.get(i)
+        return self.edges[r[0]:r[1]] if r is not None else []
+
+    def nodes(self) -> Iterable[int]:
+        return self.ranges.keys()
+
+
+class _Side:
+    """One direction (out or in) of the graph, split by edge kind on first use."""
+
+    def __init__(self, graph: MemoryGraph, csr):
         self.graph = graph
         self.csr = csr
-        self.owner_of_edge = owner_of_edge
         self._kind_at: np.ndarray | None = None
-        self.tables: dict[str, dict[int, tuple[list[int], list[EdgeView]]]] = {}
+        self.tables: dict[str, _KindTable] = {}
 
-    def table(self, kind: str) -> dict[int, tuple[list[int], list[EdgeView]]]:
+    def table(self, kind: str) -> _KindTable:
         found = self.tables.get(kind)
         if found is not None:
             return found
-        out: dict[int, tuple[list[int], list[EdgeView]]] = {}
         code = EDGE_CODES.get(kind)
-        if code is not None and len(self.csr.eids):
+        csr = self.csr
+        if code is None or not len(csr.eids):
+            table = _KindTable({}, [], [])
+        else:
             if self._kind_at is None:
-                self._kind_at = self.graph.e_kind[self.csr.eids]
+                self._kind_at = self.graph.e_kind[csr.eids]
+            # CSR positions ascend node by node, so the picked ones stay grouped by node.
             pos = np.nonzero(self._kind_at == code)[0]
-            eids = self.csr.eids[pos]
-            owners = self.owner_of_edge[eids]
-            edges = self.graph.edges
-            for p, e, o in zip(pos.tolist(), eids.tolist(), owners.tolist()):
-                cell = out.get(o)
-                if cell is None:
-                    cell = out[o] = ([], [])
-                cell[0].append(p)
-                cell[1].append(edges[e])
-        self.tables[kind] = out
-        return out
+            eids = csr.eids[pos]
+            node_of_pos = np.searchsorted(csr.indptr, pos, side="right") - 1
+            nodes, starts, counts = np.unique(node_of_pos, return_index=True, return_counts=True)
+            ranges = dict(zip(nodes.tolist(), zip(starts.tolist(), (starts + counts).tolist())))
+            all_edges = self.graph.edges
+            edges = [all_edges[e] for e in eids.tolist()]
+            table = _KindTable(ranges, edges, pos.tolist())
+        self.tables[kind] = table
+        return table
 
     def edges(self, i: int, kinds: Iterable[str]) -> list[EdgeView]:
         kinds = list(dict.fromkeys(kinds))
         if len(kinds) == 1:
-            cell = self.table(kinds[0]).get(i)
-            return list(cell[1]) if cell else []
-        cells = [c for c in (self.table(k).get(i) for k in kinds) if c]
-        if not cells:
+            return self.table(kinds[0]).at(i)
+        picked = []
+        for k in kinds:
+            t = self.table(k)
+            r = t.ranges.get(i)
+            if r is not None:
+                picked.append((t, r))
+        if not picked:
             return []
-        if len(cells) == 1:
-            return list(cells[0][1])
+        if len(picked) == 1:
+            t, (a, b) = picked[0]
+            return t.edges[a:b]
         # Several kinds: merge back into CSR order, as the graph returns them.
-        return [e for _, e in heapq.merge(*(zip(c[0], c[1]) for c in cells), key=lambda t: t[0])]
+        return [e for _, e in heapq.merge(*(zip(t.positions[a:b], t.edges[a:b]) for t, (a, b) in picked),
+                                           key=lambda pe: pe[0])]
 
 
 class AdjacencyIndex:
@@ -88,8 +112,8 @@ class AdjacencyIndex:
         self.g = graph
         self.index = graph.index
         self.views = graph.views
-        self._out = _Side(graph, graph.out_all, graph.e_src)
-        self._in = _Side(graph, graph.in_all, graph.e_dst)
+        self._out = _Side(graph, graph.out_all)
+        self._in = _Side(graph, graph.in_all)
 
     def node_view(self, node_id: str) -> NodeView | None:
         i = self.index.get(node_id)
@@ -111,10 +135,10 @@ class AdjacencyIndex:
         i = self.index.get(node_id)
         return [] if i is None else self._in.edges(i, kinds)
 
-    def out_table(self, kind: str) -> dict[int, tuple[list[int], list[EdgeView]]]:
-        """{source index: (csr positions, edges)} of one kind: for bulk passes."""
+    def out_table(self, kind: str) -> _KindTable:
+        """The edges of one kind by source node index: for bulk passes."""
         return self._out.table(kind)
 
-    def in_table(self, kind: str) -> dict[int, tuple[list[int], list[EdgeView]]]:
-        """{target index: (csr positions, edges)} of one kind."""
+    def in_table(self, kind: str) -> _KindTable:
+        """The edges of one kind by target node index."""
         return self._in.table(kind)

@@ -60,11 +60,14 @@ def traverse(g: MemoryGraph, node_id: str, max_depth: int, reverse: bool = False
     indptr, indices, packed = _packed(g, reverse)
     flow_of = _FLOW
     s = g.index[node_id]
+    ids = g.ids
+    names = EDGE_NAMES
     seen = {s}
     val_u = {s: ADMIN}
     val_f = {s: -1}
-    # (state, node) -> (parent, edge id, edge kind code, parent's state)
-    parent: dict[tuple[str, int], tuple[int, int, int, str]] = {}
+    # Evidence is built as the walk goes: (state, node) -> (path of ids, edge kinds),
+    # each extending its chosen parent's, in walk order (source first).
+    trail: dict[tuple[str, int], tuple[list, list]] = {("U", s): ([ids[s]], []), ("F", s): ([ids[s]], [])}
     depth_of: dict[int, int] = {}
     frontier = [s]
     depth = 0
@@ -104,36 +107,26 @@ def traverse(g: MemoryGraph, node_id: str, max_depth: int, reverse: bool = False
             break
         for v, (c, p, e, kind, ps) in best_u.items():
             val_u[v] = c
-            parent[("U", v)] = (p, e, kind, ps)
             depth_of[v] = depth
+            path, kinds = trail[(ps, p)]
+            trail[("U", v)] = (path + [ids[v]], kinds + [names[kind]])
         if reverse:
             for v, (c, p, e, kind, ps) in best_f.items():
                 val_f[v] = c
-                parent[("F", v)] = (p, e, kind, ps)
+                path, kinds = trail[(ps, p)]
+                trail[("F", v)] = (path + [ids[v]], kinds + [names[kind]])
         else:
             for v in best_u:
                 val_f[v] = -1
         seen.update(best_u)
         frontier = sorted(best_u)
     out: list[Reach] = []
-    ids = g.ids
-    names = EDGE_NAMES
     for v, d in depth_of.items():
         f, u = val_f.get(v, -1), val_u.get(v, -1)
-        state = "F" if f >= u else "U"
-        access = f if f >= u else u
-        path = [v]
-        kinds = []
-        cur = v
-        while cur != s:
-            p, e, kind, pstate = parent[(state, cur)]
-            kinds.append(names[kind])
-            path.append(p)
-            cur, state = p, pstate
-        if not reverse:
-            path.reverse()
-            kinds.reverse()
-        out.append(Reach(node_id=ids[v], depth=d, access=ACCESS_NAMES[access],
-                         path=[ids[i] for i in path], edge_kinds=kinds))
+        path, kinds = trail[("F", v) if f >= u else ("U", v)]
+        if reverse:       # reachers first: the path runs from the reacher to the target
+            path, kinds = path[::-1], kinds[::-1]
+        out.append(Reach(node_id=ids[v], depth=d, access=ACCESS_NAMES[f if f >= u else u],
+                         path=path, edge_kinds=kinds))
     out.sort(key=lambda r: (r.depth, r.node_id))
     return out

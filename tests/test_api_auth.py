@@ -233,3 +233,40 @@ def test_mutations_not_allowed_over_get(db):
         assert resp.status_code == 405 and codes(resp) == ["BAD_INPUT"]
         resp = httpx.get(srv.url + "/graphql", params={"query": READ_Q})
         assert resp.status_code == 200 and resp.json()["data"]["node"]["id"] == "tool:bot"
+
+
+def test_burnpath_serve_end_to_end(db):
+    """`burnpath serve` as a user runs it: tokens enforced, flags applied, JSON access log."""
+    from tests.conftest import free_port
+    import time
+    token = make_token(db, "reader", "e2e")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--db", str(db), "--port", str(port),
+                             "--max-depth", "2", "--no-graphiql"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.time() < deadline and proc.poll() is None, "serve did not start"
+            time.sleep(0.2)
+        query = {"query": '{ node(id: "tool:bot") { id } }'}
+        assert httpx.post(url + "/graphql", json=query).status_code == 401
+        resp = httpx.post(url + "/graphql", json=query, headers=bearer(token))
+        assert resp.status_code == 200 and resp.json()["data"]["node"]["id"] == "tool:bot"
+        resp = httpx.post(url + "/graphql", json={"query": '{ node(id: "tool:bot") { owners { id } } }'},
+                          headers=bearer(token))
+        assert codes(resp) == ["LIMIT_EXCEEDED"]  # --max-depth 2 took effect
+        assert httpx.get(url + "/graphql", headers={"Accept": "text/html"}).status_code == 400  # --no-graphiql
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    entries = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    tid = token.split("_")[1]
+    assert any(e.get("token_id") == tid and e.get("status") == 200 for e in entries)
+    assert token not in err

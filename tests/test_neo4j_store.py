@@ -103,6 +103,22 @@ def test_complete_resync_marks_only_what_the_source_dropped(neo4j_store):
     assert neo4j_store.get_node("okta:user:1") is not None
 
 
+def test_traversal_edge_cases(neo4j_store):
+    from engine.traversal import NodeNotFound
+    neo4j_store.load(okta(), complete=True)
+    with pytest.raises(NodeNotFound):
+        neo4j_store.blast_radius("no:such:node", 3)
+    with pytest.raises(NodeNotFound):
+        neo4j_store.blast_radius_many(["person:ana@example.com", "no:such:node"], 3)
+    with pytest.raises(ValueError):
+        neo4j_store.who_can_reach("saas:crm", -1)
+    assert neo4j_store.blast_radius("person:ana@example.com", 0) == []
+    assert neo4j_store.who_can_reach("person:ana@example.com", 8) == []    # nothing reaches a person
+    many = neo4j_store.blast_radius_many(["person:bob@example.com", "person:ana@example.com"], 1)
+    assert {k: [r.node_id for r in v] for k, v in many.items()} == {
+        "person:bob@example.com": ["okta:user:2"], "person:ana@example.com": ["okta:user:1"]}
+
+
 def test_usage_window_resync(neo4j_store):
     from datetime import date
     def usage(days, tokens):

@@ -39,6 +39,9 @@ class Check:
     defaults: dict[str, Any] = field(default_factory=dict)
     doc: str = ""
     validators: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
+    # Optional bulk screen (engine.rules.screens): the ids of every subject this check
+    # could hit, a superset worked out in one pass, so the check runs only on those.
+    screen: Callable[[Facts, dict[str, Any]], "set[str] | None"] | None = None
 
     def validate_params(self, params: dict[str, Any]) -> None:
         for name, value in params.items():
@@ -290,6 +293,26 @@ def _vendor_matchers() -> tuple[list, list]:
     return vendors, patterns
 
 
+def _any_of(regexes: list) -> "re.Pattern | None":
+    """One alternation of many regexes: it finds a match exactly when one of them would
+    (search tries every alternative at every position), so a miss, the common case,
+    costs one scan instead of one per vendor word. None when they cannot be combined."""
+    if not regexes:
+        return None
+    try:
+        return re.compile("|".join(f"(?:{rx.pattern})" for rx in regexes))
+    except re.error:
+        return None
+
+
+@lru_cache(maxsize=1)
+def _vendor_screens() -> tuple:
+    vendors, patterns = _vendor_matchers()
+    ids = frozenset(i for _, client_ids, _ in vendors for i in client_ids)
+    return ids, _any_of([rx for _, _, words in vendors for _, rx in words]), \
+        _any_of([rx for _, rx in patterns])
+
+
 def ai_vendor_of(texts: list[str], client_id: str | None) -> dict[str, Any] | None:
     """The known AI vendor an OAuth client belongs to (queries/ai_vendors.yaml), by
     client id, domain, or name; else an app whose own name says AI."""
@@ -300,12 +323,19 @@ def ai_vendor_of(texts: list[str], client_id: str | None) -> dict[str, Any] | No
 def _ai_vendor(texts: tuple[str, ...], client_id: str | None) -> dict[str, Any] | None:
     vendors, patterns = _vendor_matchers()
     hay = " ".join(texts).lower()
+    known_ids, any_word, any_pattern = _vendor_screens()
+    if any_word is not None and not (client_id and str(client_id) in known_ids) \
+            and any_word.search(hay) is None:
+        vendors = ()    # no client id and no vendor word matches: the loop would find nothing
     for name, ids, words in vendors:
         if client_id and str(client_id) in ids:
             return {"vendor": name, "matched": f"client id {client_id}"}
         for label, rx in words:
             if rx.search(hay):
                 return {"vendor": name, "matched": label}
+    if any_pattern is not None and not any(any_pattern.search(t) for t in texts
+                                           if not t.startswith(("http://", "https://"))):
+        return None
     for label, rx in patterns:
         for text in texts:
             if not text.startswith(("http://", "https://")) and rx.search(text):

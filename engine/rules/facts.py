@@ -158,6 +158,13 @@ class Facts:
 
     # --- nodes ---------------------------------------------------------------
     def subjects(self, kinds: Iterable[str]) -> list[NodeView]:
+        kinds = tuple(kinds)
+        cache = self.__dict__.setdefault("_subjects", {})
+        if kinds not in cache:
+            cache[kinds] = self._subjects_of(kinds)
+        return list(cache[kinds])
+
+    def _subjects_of(self, kinds: tuple[str, ...]) -> list[NodeView]:
         out: list[NodeView] = []
         for kind in kinds:
             out.extend(self.graph.views[self.graph.index[i]] for i in self.graph.by_kind.get(kind, []))
@@ -441,25 +448,35 @@ class Facts:
         candidates += [e.src for e in ins if e.kind != K.CONSENTED.value and self.kind_of(e.src) in
                        (NodeKind.OAuthClient.value, NodeKind.ServiceAccount.value)]
         if client_id:
-            candidates += self._clients_by_native_id.get(str(client_id), [])
-            for prefix in ("msgraph:service_principal:", "google:oauth_client:", "okta:app:", "github:app:"):
-                if self.node(prefix + str(client_id)) is not None:
-                    candidates.append(prefix + str(client_id))
+            candidates += self._memo("client_nodes", str(client_id),
+                                     lambda: self._client_nodes(str(client_id)))
         if candidates:
-            client_node = sorted(set(candidates))[0]
-            cv = self.node(client_node)
-            if cv is not None:
-                texts += [str(x) for x in (cv.name, *(cv.properties.get(k) for k in (
-                    "displayName", "appDisplayName", "publisherName", "homepage", "homepageUrl",
-                    "publisherDomain", "verifiedPublisher", "website", "label", "url", "client_name",
-                    "replyUrls", "app_display_name", "publisher", "publisher_name", "homepage_url",
-                    "publisher_domain", "reply_urls"))) if x]
+            client_node = min(candidates)
+            texts += self._memo("client_texts", client_node, lambda: self._client_texts(client_node))
         consented = sorted(e.src for e in ins if e.kind == K.CONSENTED.value)
         scopes = sorted(dict.fromkeys(scopes))
         return GrantFact(id=node_id, scopes=scopes, client_id=str(client_id) if client_id else None,
                          client_name=props.get("client_name") or props.get("displayText")
                          or (self.node(client_node).name if client_node and self.node(client_node) else None),
                          client_node=client_node, consented_by=consented, opens=opens, texts=texts)
+
+    def _client_nodes(self, client_id: str) -> list[str]:
+        """OAuth client nodes a native client id names (many grants share a client)."""
+        found = list(self._clients_by_native_id.get(client_id, []))
+        for prefix in ("msgraph:service_principal:", "google:oauth_client:", "okta:app:", "github:app:"):
+            if self.node(prefix + client_id) is not None:
+                found.append(prefix + client_id)
+        return found
+
+    def _client_texts(self, client_node: str) -> list[str]:
+        cv = self.node(client_node)
+        if cv is None:
+            return []
+        return [str(x) for x in (cv.name, *(cv.properties.get(k) for k in (
+            "displayName", "appDisplayName", "publisherName", "homepage", "homepageUrl",
+            "publisherDomain", "verifiedPublisher", "website", "label", "url", "client_name",
+            "replyUrls", "app_display_name", "publisher", "publisher_name", "homepage_url",
+            "publisher_domain", "reply_urls"))) if x]
 
     def exposures(self, node_id: str) -> list[tuple[EdgeView, NodeView | None]]:
         return [(e, self.node(e.dst)) for e in sorted(self.out_edges(node_id, K.EXPOSED_IN),

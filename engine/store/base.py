@@ -138,6 +138,11 @@ class Store(ABC):
     def who_can_reach(self, node_id: str, max_depth: int) -> list[Reach]:
         """Reverse over traversable edges; each path runs from the reacher to node_id."""
 
+    def blast_radius_many(self, node_ids: list[str], max_depth: int) -> dict[str, list[Reach]]:
+        """blast_radius of each node (a store may walk them together, e.g. Neo4j: one
+        query per depth level for all of them)."""
+        return {i: self.blast_radius(i, max_depth) for i in dict.fromkeys(node_ids)}
+
     # --- settings kept with the data (API tokens, etc.) ---------------------
     @abstractmethod
     def get_meta(self, key: str) -> str | None: ...

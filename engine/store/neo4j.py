@@ -33,7 +33,13 @@ a failed load leaves nothing behind.
 
 Blast radius and who-can-reach run in the database: a level-synchronous BFS, one
 Cypher query per depth level (frontier in, best parent per newly reached node out),
-with the same access flow and tie-break as engine.traversal.
+with the same access flow and tie-break as engine.traversal. `blast_radius_many`
+walks many start nodes together (one query per level for all), and the rule facts
+this store offers (`rule_facts`) use it, so findings and risk scores get their
+blast radii from the database in batches. Node lookups, node pages and the day
+window of usage/cost/activity rows are Cypher too. What is not pushed down yet
+(ownership resolution, spend attribution, the other rule facts) runs on `graph()`,
+the engine's in-memory graph of this database, built once per generation.
 """
 from __future__ import annotations
 
@@ -226,12 +232,17 @@ class Neo4jStore(Store):
                                                 notifications_min_severity="OFF")
         except Exception as exc:  # noqa: BLE001 - bad URL shapes come back as various errors
             raise StoreError(f"Neo4j {url}: {exc}") from exc
+        from neo4j.exceptions import Neo4jError
         try:
             self._driver.verify_connectivity()
             self.ensure_schema()
         except Exception as exc:
             self._driver.close()
-            raise self._error(exc) from exc
+            err = self._error(exc)
+            if err is exc and isinstance(exc, Neo4jError):
+                err = StoreError(f"Neo4j at {self._uri}: could not create burnpath's constraints and "
+                                 f"indexes (does user {self._user!r} have schema rights?): {exc.message}")
+            raise err from exc
 
     # --- connection and schema ----------------------------------------------
     def _error(self, exc: Exception) -> Exception:
@@ -734,6 +745,43 @@ class Neo4jStore(Store):
             reaches.sort(key=lambda r: (r.depth, r.node_id))
             out[src] = reaches
         return out
+
+    # --- rule facts -----------------------------------------------------------
+    REACH_BATCH = 256
+
+    def rule_facts(self, engine):
+        """engine.rules.facts.Facts with blast radii walked in the database in batches:
+        a miss walks that node together with the next identities in id order (what
+        findings and risk ask for next), one Cypher query per level for all of them."""
+        from ..model import IDENTITY_KINDS
+        from ..rules.facts import Facts
+        from ..traversal import NodeNotFound
+        store = self
+        identity_kinds = sorted(k.value for k in IDENTITY_KINDS)
+
+        class Neo4jFacts(Facts):
+            def reach(self, node_id: str, max_depth: int = 8):
+                key = f"{node_id}@{max_depth}"
+                if key not in self._reach:
+                    if node_id not in self.graph.index:
+                        self._reach[key] = []     # as Facts: reaches nothing we know
+                        return self._reach[key]
+                    order = self.__dict__.get("_reach_order")
+                    if order is None:
+                        order = self.__dict__["_reach_order"] = [v.id for v in self.subjects(identity_kinds)]
+                    import bisect
+                    at = bisect.bisect_left(order, node_id)
+                    batch = [node_id] + [i for i in order[at:at + 4 * store.REACH_BATCH]
+                                         if i != node_id and f"{i}@{max_depth}" not in self._reach]
+                    try:
+                        got = store.blast_radius_many(batch[:store.REACH_BATCH], max_depth)
+                    except NodeNotFound:
+                        got = {node_id: store.blast_radius(node_id, max_depth)}
+                    for i, reaches in got.items():
+                        self._reach[f"{i}@{max_depth}"] = reaches
+                return self._reach[key]
+
+        return Neo4jFacts(engine)
 
     # --- rows ---------------------------------------------------------------
     def _rows(self, label: str, start, end) -> list[dict]:
