@@ -10,6 +10,7 @@ Every request is written to the `burnpath.access` logger as one JSON line.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import sys
@@ -130,14 +131,20 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
     logger = access_logger(access_log)
 
     def warm() -> None:
-        # Evaluate the rule pack before the first findings request needs it.
+        """Load the graph and evaluate the rule pack before requests need them, then
+        move what they built out of the garbage collector's reach: a full collection
+        over a 100k-node graph stalls every request for a second or more, and these
+        objects live until the next ingest anyway."""
         from .schema import FINDINGS_LOCK
         from engine.findings import findings
         try:
+            engine.graph()
             with FINDINGS_LOCK:
                 findings(engine)
         except Exception:  # noqa: BLE001 - a request will meet (and report) the same failure
             log.exception("warming the findings cache failed")
+        gc.collect()
+        gc.freeze()
 
     @asynccontextmanager
     async def lifespan(_app):
@@ -221,6 +228,8 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
         request.state.operation_name = outcome.operation_name
         request.state.operation_type = outcome.operation_type
         request.state.error_codes = outcome.codes
+        if warm_up and outcome.operation_type == "mutation" and not outcome.codes:
+            loop.run_in_executor(pool, warm)  # new data: new graph and findings to build
         return _json(outcome.response, 403 if outcome.forbidden else 200)
 
     @app.post("/graphql")

@@ -9,8 +9,6 @@ from typing import Any, Optional
 from .errors import FORBIDDEN, LIMIT_EXCEEDED, error
 from .limits import Limits
 
-ROLES = ("reader", "admin")
-
 
 @dataclass
 class RequestContext:

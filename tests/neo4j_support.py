@@ -26,7 +26,7 @@ def neo4j_settings() -> tuple[str, str, str]:
 
 def wipe(uri: str, user: str, password: str) -> None:
     from neo4j import GraphDatabase
-    with GraphDatabase.driver(uri, auth=(user, password)) as driver:
+    with GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF") as driver:
         with driver.session() as s:
             # The pre-5.23 subquery form, so any Neo4j 5 server works.
             s.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()

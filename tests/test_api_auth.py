@@ -204,7 +204,7 @@ def test_ingest_mutation(tmp_path):
     bad = tmp_path / "snap3" / "inventory"
     bad.mkdir(parents=True)
     (bad / "broken.yaml").write_text("teams: [unclosed\n")
-    with serving(db) as (srv, _, _):
+    with serving(db, warm_up=True) as (srv, _, _):  # as serve runs it: re-warms after an ingest
         resp = post(srv, 'mutation($p: [String!]!) { ingest(paths: $p) { source complete runId '
                          'counts { name count } removed { name count } warnings } }', admin,
                     {"p": [str(snap / "more.yaml")]})
@@ -214,6 +214,7 @@ def test_ingest_mutation(tmp_path):
         assert {"name": "nodes", "count": 1} in runs[0]["counts"]
         # the new node is served at once (graph reloads for the new generation)
         assert post(srv, '{ node(id: "data:lake") { id } }', admin).json()["data"]["node"] == {"id": "data:lake"}
+        assert "errors" not in post(srv, '{ findings { totalCount } }', admin).json()
         # bad input names the file; nothing written
         before = post(srv, '{ nodes { totalCount } }', admin).json()["data"]["nodes"]["totalCount"]
         resp = post(srv, 'mutation($p: [String!]!) { ingest(paths: $p) { source } }', admin,

@@ -38,7 +38,7 @@ def okta(*, with_bob: bool = True, bob_active: bool = True) -> Records:
 
 def cypher(query: str, **params) -> list[dict]:
     uri, user, password = neo4j_settings()
-    with GraphDatabase.driver(uri, auth=(user, password)) as d:
+    with GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF") as d:
         records, _, _ = d.execute_query(query, params)
     return [r.data() for r in records]
 

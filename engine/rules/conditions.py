@@ -92,9 +92,23 @@ def _cmp(op: str, left: Any, right: Any) -> bool:
         return False
 
 
+_OPS: dict[int, tuple[Condition, dict[str, Any]]] = {}
+
+
+def ops_of(cond: Condition) -> dict[str, Any]:
+    """cond.ops(), worked out once per condition object: a rule pack asks it for every
+    subject. (The entry holds the condition, so its id is not reused while cached.)"""
+    hit = _OPS.get(id(cond))
+    if hit is None or hit[0] is not cond:
+        if len(_OPS) > 4096:
+            _OPS.clear()
+        hit = _OPS[id(cond)] = (cond, cond.ops())
+    return hit[1]
+
+
 def holds(cond: Condition, subject: Subject, now: datetime | None) -> bool:
     value = subject.get(cond.field)
-    for op, arg in cond.ops().items():
+    for op, arg in ops_of(cond).items():
         if op == "exists":
             if (value is not _MISSING and value != "" and value != []) != arg:
                 return False

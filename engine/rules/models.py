@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SEVERITIES = ("critical", "high", "medium", "low")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}   # 0 is the most severe
@@ -57,9 +57,6 @@ class Condition(BaseModel):
     older_than_days: float | None = None
     newer_than_days: float | None = None
     matches: str | None = None
-    # ops() is asked once per subject per condition: worked out once (conditions are
-    # never changed after loading).
-    _ops: dict[str, Any] | None = PrivateAttr(default=None)
 
     @field_validator("field")
     @classmethod
@@ -87,14 +84,11 @@ class Condition(BaseModel):
         return self
 
     def ops(self) -> dict[str, Any]:
-        if self._ops is not None:
-            return self._ops
         out = {}
         for op in OPS:
             value = getattr(self, "in_" if op == "in" else op)
             if value is not None:
                 out[op] = value
-        self._ops = out
         return out
 
 

@@ -258,8 +258,6 @@ class Neo4jStore(Store):
         if isinstance(exc, ClientError) and exc.code == "Neo.ClientError.Database.DatabaseNotFound":
             return StoreError(f"Neo4j at {self._uri} has no database {self.database!r} "
                               f"(create it, or drop the name to use the default database)")
-        if isinstance(exc, (ClientError, ValueError)) and "ConfigurationError" in type(exc).__name__:
-            return StoreError(f"Neo4j {self.url}: {exc}")
         return exc
 
     def _session(self):
