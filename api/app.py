@@ -137,12 +137,15 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
         objects live until the next ingest anyway."""
         from .schema import FINDINGS_LOCK
         from engine.findings import findings
+        from engine.spend import GROUP_BYS, spend
         try:
             engine.graph()
             with FINDINGS_LOCK:
                 findings(engine)
+            for group_by in GROUP_BYS:  # what dashboards ask first
+                spend(engine, group_by)
         except Exception:  # noqa: BLE001 - a request will meet (and report) the same failure
-            log.exception("warming the findings cache failed")
+            log.exception("warming the findings and spend caches failed")
         gc.collect()
         gc.freeze()
 

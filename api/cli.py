@@ -103,7 +103,7 @@ def cmd_serve(args) -> int:
     except ValueError as exc:
         raise SystemExit(f"burnpath serve: {exc}") from exc
     return serve(engine, args.host, args.port, graphiql=not args.no_graphiql,
-                 introspection=not args.no_introspection, limits=limits)
+                 introspection=not args.no_introspection, limits=limits, processes=args.processes)
 
 
 def cmd_schema(args) -> int:
@@ -192,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--no-graphiql", action="store_true")
     sp.add_argument("--no-introspection", action="store_true")
+    sp.add_argument("--processes", type=int, default=1, metavar="N",
+                    help="worker processes, each with its own graph in memory (default 1)")
     from .limits import add_limit_flags
     add_limit_flags(sp)
     sp.set_defaults(func=cmd_serve)

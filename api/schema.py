@@ -478,8 +478,12 @@ def findings_filtered(info: Info, rule: Optional[str], severity: Optional[str], 
         raise error("the rule pack is still being evaluated for the current data; retry shortly",
                     LIMIT_EXCEEDED, limit="timeout_seconds")
     try:
-        return run_findings(ctx.engine, rule=rule, severity=severity,
-                            subject=str(subject) if subject is not None else None)
+        if subject is not None:
+            return run_findings(ctx.engine, rule=rule, severity=severity, subject=str(subject))
+        # Filtering tens of thousands of findings per page request adds up; the
+        # (rule, severity) combinations are few, so keep each list for the generation.
+        return ctx.engine.cached(f"api:findings:{rule}:{severity}",
+                                 lambda: run_findings(ctx.engine, rule=rule, severity=severity))
     except ValueError as exc:  # an unknown rule id
         raise error(str(exc), BAD_INPUT) from exc
     finally:

@@ -72,6 +72,7 @@ def ingest_child(snapshot: str, db: str) -> None:
     store = SQLiteStore(db)
     per_source = {}
     parse_s = write_s = 0.0
+    cpu0 = time.process_time()
     for load in plan([snapshot]):
         t = time.perf_counter()
         records = read_source(load)
@@ -87,6 +88,7 @@ def ingest_child(snapshot: str, db: str) -> None:
     store.close()
     total = sum(v["records"] for v in per_source.values())
     print(json.dumps({"records": total, "parse_s": parse_s, "write_s": write_s,
+                      "cpu_s": time.process_time() - cpu0,
                       "per_source": per_source, "peak_rss_mb": rss_peak_mb()}))
 
 
@@ -110,12 +112,19 @@ def sample_sources(graph, per_kind: int, seed: int) -> list[str]:
     return out
 
 
+CPU_MS: dict[int, list[float]] = {}
+
+
 def time_each(fn, ids: list[str]) -> tuple[list[float], list]:
-    times, results = [], []
+    """Wall milliseconds per call (and CPU milliseconds, kept in CPU_MS by list id:
+    on a shared machine the CPU figure is what the code itself costs)."""
+    times, results, cpu = [], [], []
     for nid in ids:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         results.append(fn(nid))
         times.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
+    CPU_MS[id(times)] = cpu
     return times, results
 
 
@@ -145,10 +154,13 @@ def networkx_baseline(graph, ids: list[str], depth: int, ours: list) -> dict:
 def neo4j_baseline(snapshot: Path, ids: list[str], depth: int, ours: list) -> dict:
     from engine.service import Engine
     url = os.environ["NEO4J_URI"]
+    from neo4j import GraphDatabase
+    auth = (os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""))
+    with GraphDatabase.driver(url, auth=auth) as driver:     # start from an empty database
+        while driver.execute_query("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n "
+                                   "RETURN count(*) AS c").records[0]["c"]:
+            pass
     eng = Engine.open(url)
-    wipe = getattr(eng.store, "wipe", None) or getattr(eng.store, "clear", None)
-    if wipe is not None:
-        wipe()
     t = time.perf_counter()
     eng.ingest([snapshot])
     ingest_s = time.perf_counter() - t
@@ -197,24 +209,26 @@ def main() -> int:
         secs = ing["parse_s"] + ing["write_s"]
         fig["ingest"] = ing
         rows.append(("ingest (parse + load)", f"{ing['records'] / secs:,.0f} records/s",
-                     f"{ing['records']:,} records in {secs:.1f} s (parse {ing['parse_s']:.1f} s, "
-                     f"write {ing['write_s']:.1f} s = {ing['records'] / ing['write_s']:,.0f}/s)"))
+                     f"{ing['records']:,} records in {secs:.1f} s wall (parse {ing['parse_s']:.1f} s, "
+                     f"write {ing['write_s']:.1f} s = {ing['records'] / ing['write_s']:,.0f}/s); "
+                     f"{ing['cpu_s']:.1f} s CPU = {ing['records'] / ing['cpu_s']:,.0f} records per CPU-second"))
 
     from engine.service import Engine
     gc.collect()
     base_rss = rss_now_mb()
     eng = Engine.open(str(db))
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     graph = eng.graph()
-    load_s = time.perf_counter() - t
+    load_s, load_cpu = time.perf_counter() - t, time.process_time() - c
     fig["graph"] = {"nodes": len(graph.ids), "edges": len(graph.edges),
                     "traversable_edges": int(len(graph.fwd.indices))}
     fig["load"] = {"seconds": load_s, "peak_rss_mb": rss_peak_mb(), "rss_mb": rss_now_mb(),
                    "rss_before_mb": base_rss}
     rows.append(("graph", f"{len(graph.ids):,} nodes", f"{len(graph.edges):,} edges "
                  f"({len(graph.fwd.indices):,} traversable)"))
+    fig["load"]["cpu_s"] = load_cpu
     rows.append(("load (SQLite -> memory)", f"{load_s:.2f} s",
-                 f"RSS {rss_now_mb():,.0f} MB, peak {rss_peak_mb():,.0f} MB"))
+                 f"{load_cpu:.2f} s CPU; RSS {rss_now_mb():,.0f} MB, peak {rss_peak_mb():,.0f} MB"))
 
     from engine.traversal import traverse
     ids = sample_sources(graph, args.per_kind, args.seed)
@@ -228,6 +242,12 @@ def main() -> int:
                            "store_p50_ms": pct(store_t, .5), "store_p95_ms": pct(store_t, .95),
                            "engine_p50_ms": pct(full_t, .5), "engine_p95_ms": pct(full_t, .95),
                            "max_ms": max(full_t), "reach_p50": pct(sizes, .5), "reach_max": max(sizes)}
+    full_cpu, trav_cpu = CPU_MS[id(full_t)], CPU_MS[id(trav_t)]
+    fig["blast_radius"].update({"engine_cpu_p50_ms": pct(full_cpu, .5), "engine_cpu_p95_ms": pct(full_cpu, .95),
+                                "traverse_cpu_p50_ms": pct(trav_cpu, .5), "traverse_cpu_p95_ms": pct(trav_cpu, .95)})
+    rows.append((f"blastRadius depth {args.depth} (CPU)", f"p95 {pct(full_cpu, .95):.2f} ms",
+                 f"p50 {pct(full_cpu, .5):.2f} ms; traversal alone p50 {pct(trav_cpu, .5):.2f} / "
+                 f"p95 {pct(trav_cpu, .95):.2f} ms"))
     rows.append((f"blastRadius depth {args.depth}", f"p95 {pct(full_t, .95):.2f} ms",
                  f"p50 {pct(full_t, .5):.2f} ms over {len(ids)} sources of {len(graph.by_kind)} kinds "
                  f"(traversal alone p50 {pct(trav_t, .5):.2f} / p95 {pct(trav_t, .95):.2f} ms, "
@@ -239,6 +259,12 @@ def main() -> int:
 
     if not args.skip_networkx:
         nxb = networkx_baseline(graph, ids, args.depth, ours)
+        nx_cpu = CPU_MS[id(nxb["times"])]
+        rows.append(("baseline: networkx BFS (CPU)", f"p95 {pct(nx_cpu, .95):.2f} ms",
+                     f"p50 {pct(nx_cpu, .5):.2f} ms; ratio networkx / burnpath traversal "
+                     f"{pct(nx_cpu, .95) / max(pct(trav_cpu, .95), 1e-9):.2f}x at p95, "
+                     f"{pct(nx_cpu, .5) / max(pct(trav_cpu, .5), 1e-9):.2f}x at p50"))
+        fig["networkx_cpu"] = {"p50_ms": pct(nx_cpu, .5), "p95_ms": pct(nx_cpu, .95)}
         ratio50 = pct(nxb["times"], .5) / max(pct(trav_t, .5), 1e-9)
         ratio95 = pct(nxb["times"], .95) / max(pct(trav_t, .95), 1e-9)
         fig["networkx"] = {"build_s": nxb["build_s"], "p50_ms": pct(nxb["times"], .5),
@@ -272,15 +298,15 @@ def main() -> int:
         else:
             cold = Engine.open(str(db))
             cold.graph()
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             found = all_findings(cold)
-            rules_s = time.perf_counter() - t
+            rules_s, rules_cpu = time.perf_counter() - t, time.process_time() - c
             by_rule: dict[str, int] = {}
             for f in found:
                 by_rule[f.rule] = by_rule.get(f.rule, 0) + 1
-            fig["rules"] = {"seconds": rules_s, "findings": len(found), "by_rule": by_rule}
+            fig["rules"] = {"seconds": rules_s, "cpu_s": rules_cpu, "findings": len(found), "by_rule": by_rule}
             rows.append(("rules (all, fresh engine)", f"{rules_s:.2f} s",
-                         f"{len(found):,} findings: " + ", ".join(f"{k} {v:,}" for k, v in sorted(by_rule.items()))))
+                         f"{rules_cpu:.2f} s CPU; {len(found):,} findings: " + ", ".join(f"{k} {v:,}" for k, v in sorted(by_rule.items()))))
             cold.close()
     fig["peak_rss_mb"] = rss_peak_mb()
     rows.append(("peak RSS (this process)", f"{rss_peak_mb():,.0f} MB", "load + queries + baselines + rules"))

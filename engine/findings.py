@@ -10,6 +10,8 @@ rule, subject, id.
 """
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +62,25 @@ def _severity(rule: Rule, subject: Subject, now) -> tuple[str, list[str]]:
     return best, reasons
 
 
+@contextmanager
+def _gc_paused():
+    """Evaluating a pack builds many small dicts and no cycles; with a big graph in
+    memory each full collection would walk millions of objects, so it waits."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def evaluate_rule(rule: Rule, facts, screened: bool = True) -> list[Finding]:
+    with _gc_paused():
+        return _evaluate_rule(rule, facts, screened)
+
+
+def _evaluate_rule(rule: Rule, facts, screened: bool) -> list[Finding]:
     """Findings of one rule. `screened`: run the check only on the subjects its bulk
     screen (engine.rules.screens) lets through; the same findings, far fewer calls.
     Off, every subject of the rule's kinds is checked (the reference path)."""
@@ -71,6 +91,7 @@ def evaluate_rule(rule: Rule, facts, screened: bool = True) -> list[Finding]:
     check = CHECKS[rule.match.check.name] if rule.match.check else None
     params = {**rule.parameters, **(rule.match.check.params if rule.match.check else {})}
     out: list[Finding] = []
+    now_text = now.isoformat().replace("+00:00", "Z") if now else None
     views = facts.subjects(rule.match.kinds)
     # Screens read the embedded facts' indexes: a store's own facts are not screened.
     if screened and check is not None and check.screen is not None and type(facts) is Facts:
@@ -90,12 +111,13 @@ def evaluate_rule(rule: Rule, facts, screened: bool = True) -> list[Finding]:
                         message=f"{view.id}: {rule.title}")]
         for hit in hits:
             subject.evidence = hit.evidence
-            subject._memo = {k: v for k, v in subject._memo.items() if not k.startswith("evidence.")}
+            if any(k.startswith("evidence.") for k in subject._memo):
+                subject._memo = {k: v for k, v in subject._memo.items() if not k.startswith("evidence.")}
             severity, reasons = _severity(rule, subject, now)
             evidence = {"summary": hit.message or f"{view.id}: {rule.title}", **hit.evidence,
                         "severity_reasons": reasons}
             if "now" not in evidence:
-                evidence["now"] = now.isoformat().replace("+00:00", "Z") if now else None
+                evidence["now"] = now_text
             fid = f"{rule.id}:{view.id}" + (f":{hit.key}" if hit.key else "")
             out.append(Finding(id=fid, rule=rule.id, title=rule.title, severity=severity,
                                subject_id=view.id, frameworks=list(rule.frameworks), evidence=evidence))
@@ -112,12 +134,13 @@ def all_findings(engine, extra_rule_dirs=None) -> list[Finding]:
     key = f"findings@{engine.as_of}@{rule_dirs_of(engine, extra_rule_dirs)}"
 
     def compute() -> list[Finding]:
-        facts = facts_of(engine)
-        out: list[Finding] = []
-        for rule in rules:
-            out.extend(evaluate_rule(rule, facts))
-        out.sort(key=lambda f: (SEVERITY_RANK[f.severity], f.rule, f.subject_id, f.id))
-        return out
+        with _gc_paused():
+            facts = facts_of(engine)
+            out: list[Finding] = []
+            for rule in rules:
+                out.extend(evaluate_rule(rule, facts))
+            out.sort(key=lambda f: (SEVERITY_RANK[f.severity], f.rule, f.subject_id, f.id))
+            return out
     return engine.cached(key, compute)
 
 

@@ -79,7 +79,7 @@ class _Side:
             nodes, starts, counts = np.unique(node_of_pos, return_index=True, return_counts=True)
             ranges = dict(zip(nodes.tolist(), zip(starts.tolist(), (starts + counts).tolist())))
             all_edges = self.graph.edges
-            edges = [all_edges[e] for e in eids.tolist()]
+            edges = list(map(all_edges.__getitem__, eids.tolist()))
             table = _KindTable(ranges, edges, pos.tolist())
         self.tables[kind] = table
         return table

@@ -50,7 +50,7 @@ class SpendRow:
     detail: dict = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class PricedUsage:
     """One stored usage row with its USD (vendor figure or tokens x price)."""
     record: Any                  # engine.store.base.UsageRecord
@@ -63,17 +63,20 @@ def priced_usage(engine, start: date | None = None, end: date | None = None) -> 
     from .pricing import PriceBook
     book = PriceBook.for_store(engine.store)
     out = []
+    append = out.append
+    lookup = book.lookup
     for r in engine.store.usage(start, end):
         if r.vendor_usd is not None:
-            out.append(PricedUsage(r, float(r.vendor_usd), True, "vendor"))
+            append(PricedUsage(r, float(r.vendor_usd), True, "vendor"))
             continue
-        price = book.lookup(r.model)
+        price = lookup(r.model)
         if price is None:
-            out.append(PricedUsage(r, 0.0, False, None))
+            append(PricedUsage(r, 0.0, False, None))
             continue
-        written = int((r.properties or {}).get("cache_creation_input_tokens") or 0)
-        out.append(PricedUsage(r, price.usd(r.input_tokens, r.output_tokens,
-                                             r.cached_input_tokens, written), True, price.source))
+        props = r.properties
+        written = int(props.get("cache_creation_input_tokens") or 0) if props else 0
+        append(PricedUsage(r, price.usd(r.input_tokens, r.output_tokens, r.cached_input_tokens, written),
+                           True, price.source))
     return out
 
 

@@ -30,6 +30,17 @@ class NodeNotFound(LookupError):
         self.node_id = node_id
 
 
+def _reach(node_id: str, depth: int, access: str, path: list, kinds: list) -> Reach:
+    """Reach(...) without the generated __init__'s keyword handling (a large share of
+    a big blast radius is building these); the same object field for field."""
+    r = _new(Reach)
+    r.node_id, r.depth, r.access, r.path, r.edge_kinds = node_id, depth, access, path, kinds
+    return r
+
+
+_new = object.__new__
+
+
 def _packed(g: MemoryGraph, reverse: bool):
     """(indptr as a list, neighbours, packed (edge id << 6 | kind << 2 | access)) for
     one direction, built on first use and kept on the graph."""
@@ -80,18 +91,25 @@ def traverse(g: MemoryGraph, node_id: str, max_depth: int, reverse: bool = False
             if lo == hi:
                 continue
             pu = val_u[p]
+            if not reverse:
+                for v, m in zip(indices[lo:hi], packed[lo:hi]):
+                    if v in seen:
+                        continue
+                    kind = (m >> 2) & 15
+                    flow = flow_of[kind]
+                    c = (pu if pu < (m & 3) else m & 3) if flow == 0 else (ADMIN if flow == 2 else pu)
+                    cur = best_u.get(v)
+                    if cur is None:
+                        best_u[v] = (c, p, m >> 6, kind, "U")
+                    elif c > cur[0] or (c == cur[0] and (p, m >> 6) < (cur[1], cur[2])):
+                        best_u[v] = (c, p, m >> 6, kind, "U")
+                continue
             pf = val_f[p]
             for v, m in zip(indices[lo:hi], packed[lo:hi]):
                 if v in seen:
                     continue
                 acc, kind, e = m & 3, (m >> 2) & 15, m >> 6
                 flow = flow_of[kind]
-                if not reverse:
-                    c = (pu if pu < acc else acc) if flow == 0 else (ADMIN if flow == 2 else pu)
-                    cur = best_u.get(v)
-                    if cur is None or c > cur[0] or (c == cur[0] and (p, e) < (cur[1], cur[2])):
-                        best_u[v] = (c, p, e, kind, "U")
-                    continue
                 if flow == 2:
                     cf, from_u, cu = (pf if pf >= pu else pu), pu > pf, -1
                 else:
@@ -126,7 +144,6 @@ def traverse(g: MemoryGraph, node_id: str, max_depth: int, reverse: bool = False
         path, kinds = trail[("F", v) if f >= u else ("U", v)]
         if reverse:       # reachers first: the path runs from the reacher to the target
             path, kinds = path[::-1], kinds[::-1]
-        out.append(Reach(node_id=ids[v], depth=d, access=ACCESS_NAMES[f if f >= u else u],
-                         path=path, edge_kinds=kinds))
+        out.append(_reach(ids[v], d, ACCESS_NAMES[f if f >= u else u], path, kinds))
     out.sort(key=lambda r: (r.depth, r.node_id))
     return out

@@ -236,14 +236,16 @@ def test_mutations_not_allowed_over_get(db):
         assert resp.status_code == 200 and resp.json()["data"]["node"]["id"] == "tool:bot"
 
 
-def test_burnpath_serve_end_to_end(db):
-    """`burnpath serve` as a user runs it: tokens enforced, flags applied, JSON access log."""
+@pytest.mark.parametrize("processes", [1, 2])
+def test_burnpath_serve_end_to_end(db, processes):
+    """`burnpath serve` as a user runs it: tokens enforced, flags applied (in every
+    worker process), JSON access log."""
     from tests.conftest import free_port
     import time
     token = make_token(db, "reader", "e2e")
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--db", str(db), "--port", str(port),
-                             "--max-depth", "2", "--no-graphiql"], cwd=ROOT,
+                             "--max-depth", "2", "--no-graphiql", "--processes", str(processes)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -257,12 +259,13 @@ def test_burnpath_serve_end_to_end(db):
             assert time.time() < deadline and proc.poll() is None, "serve did not start"
             time.sleep(0.2)
         query = {"query": '{ node(id: "tool:bot") { id } }'}
-        assert httpx.post(url + "/graphql", json=query).status_code == 401
-        resp = httpx.post(url + "/graphql", json=query, headers=bearer(token))
-        assert resp.status_code == 200 and resp.json()["data"]["node"]["id"] == "tool:bot"
-        resp = httpx.post(url + "/graphql", json={"query": '{ node(id: "tool:bot") { owners { id } } }'},
-                          headers=bearer(token))
-        assert codes(resp) == ["LIMIT_EXCEEDED"]  # --max-depth 2 took effect
+        for _ in range(3 * processes):  # fresh connections: each may land on another process
+            assert httpx.post(url + "/graphql", json=query).status_code == 401
+            resp = httpx.post(url + "/graphql", json=query, headers=bearer(token))
+            assert resp.status_code == 200 and resp.json()["data"]["node"]["id"] == "tool:bot"
+            resp = httpx.post(url + "/graphql", json={"query": '{ node(id: "tool:bot") { owners { id } } }'},
+                              headers=bearer(token))
+            assert codes(resp) == ["LIMIT_EXCEEDED"]  # --max-depth 2 took effect
         assert httpx.get(url + "/graphql", headers={"Accept": "text/html"}).status_code == 400  # --no-graphiql
     finally:
         proc.terminate()

@@ -41,6 +41,12 @@ from .loader import load_data
 from .models import SENSITIVITY_ORDER
 
 K = EdgeKind
+# Plain strings of the kinds the hot paths compare against (no enum lookups per edge).
+_OAUTH_CLIENT = NodeKind.OAuthClient.value
+_CLIENT_KINDS = (NodeKind.OAuthClient.value, NodeKind.ServiceAccount.value)
+_CONSENTED = EdgeKind.CONSENTED.value
+_GRANTS = EdgeKind.GRANTS.value
+_BUDGET_KINDS = (NodeKind.Project.value, NodeKind.Team.value)
 _DATE_SUFFIX = re.compile(r"([-@](\d{4}-\d{2}-\d{2}|\d{8})|-latest)$")
 
 
@@ -209,6 +215,12 @@ class Facts:
 
     def person_of(self, node_id: str) -> str | None:
         """The person behind a person or account node."""
+        table = self.__dict__.setdefault("_memo_person_of", {})
+        if node_id not in table:
+            table[node_id] = self._person_of(node_id)
+        return table[node_id]
+
+    def _person_of(self, node_id: str) -> str | None:
         kind = self.kind_of(node_id)
         if kind == NodeKind.Person.value:
             return node_id
@@ -233,18 +245,26 @@ class Facts:
     def _owner_people(self, node_id: str) -> list[OwnerFact]:
         out: dict[str, OwnerFact] = {}
         for owner in self.owners(node_id):
-            kind = self.kind_of(owner)
-            people = [owner]
-            if kind == NodeKind.Team.value:
-                named = sorted({p for p in (self.person_of(e.src) or e.src for e in self.in_edges(owner, K.OWNS))})
-                members = sorted({p for p in (self.person_of(e.src) for e in self.in_edges(owner, K.MEMBER_OF)) if p})
-                people = named or members or [owner]
-            for p in people:
-                status, deactivated = self.person_status(p)
-                if self.kind_of(p) == NodeKind.Team.value:
-                    status = "unverified"
-                out.setdefault(p, OwnerFact(p, status, deactivated, owner))
+            for fact in self._memo("people_for_owner", owner, lambda: self._people_for_owner(owner)):
+                out.setdefault(fact.person, fact)
         return [out[k] for k in sorted(out)]
+
+    def _people_for_owner(self, owner: str) -> list[OwnerFact]:
+        """The people one resolved owner stands for (a team: its named owners, else its
+        members), with their status: the same for every node that owner owns."""
+        kind = self.kind_of(owner)
+        people = [owner]
+        if kind == NodeKind.Team.value:
+            named = sorted({p for p in (self.person_of(e.src) or e.src for e in self.in_edges(owner, K.OWNS))})
+            members = sorted({p for p in (self.person_of(e.src) for e in self.in_edges(owner, K.MEMBER_OF)) if p})
+            people = named or members or [owner]
+        facts = []
+        for p in people:
+            status, deactivated = self.person_status(p)
+            if self.kind_of(p) == NodeKind.Team.value:
+                status = "unverified"
+            facts.append(OwnerFact(p, status, deactivated, owner))
+        return facts
 
     def owner_status(self, node_id: str) -> str:
         """The best status among resolved owners: active, unverified, inactive, or none."""
@@ -403,8 +423,16 @@ class Facts:
         return dict(sorted(out.items()))
 
     def last_usage_day(self, node_id: str) -> date | None:
-        days = [r.day for r in self.usage_rows(node_id)] or [r.day for r in self.usage_by_credential.get(node_id, [])]
-        return max(days) if days else None
+        day = self._last_day_by_subject.get(node_id)
+        return day if day is not None else self._last_day_by_credential.get(node_id)
+
+    @cached_property
+    def _last_day_by_subject(self) -> dict[str, date]:
+        return {k: max(r.day for r in rows) for k, rows in self.usage_by_subject.items() if rows}
+
+    @cached_property
+    def _last_day_by_credential(self) -> dict[str, date]:
+        return {k: max(r.day for r in rows) for k, rows in self.usage_by_credential.items() if rows}
 
     def spend_usd(self, node_id: str, days: int | None = None) -> float:
         start = None
@@ -427,37 +455,48 @@ class Facts:
     def grant(self, node_id: str) -> GrantFact:
         return self._memo("grant", node_id, lambda: self._grant(node_id))
 
-    def _grant(self, node_id: str) -> GrantFact:
+    def grant_client(self, node_id: str) -> tuple[str | None, str | None, str | None, list[str]]:
+        """(client id, client name, client node, texts) of an OAuth grant: what its
+        client is known by, without its scopes and edges (grant() adds those)."""
+        built = self.__dict__.get("_memo_grant", {}).get(node_id)
+        if built is not None:
+            return built.client_id, built.client_name, built.client_node, built.texts
+        return self._memo("grant_client", node_id, lambda: self._grant_client(node_id)[:4])
+
+    def _grant_client(self, node_id: str):
         v = self.node(node_id)
         props = v.properties if v else {}
-        scopes: list[str] = []
-        for key in ("scopes", "scope", "scopeId", "scope_id", "permissions"):
-            scopes.extend(_split_scopes(props.get(key)))
         outs = self.graph.out_edges(node_id)
         ins = self.graph.in_edges(node_id)
-        opens = []
-        for e in outs:
-            if e.kind == K.GRANTS.value:
-                scopes.extend(_split_scopes(e.properties.get("scopes")))
-                opens.append(edge_dict(e))
         client_id = props.get("client_id") or props.get("clientId")
         client_node = None
         texts = [str(x) for x in (v.name if v else None, props.get("client_name"), props.get("displayText"),
                                   props.get("clientName"), props.get("app_name")) if x]
-        candidates = [e.dst for e in outs if self.kind_of(e.dst) == NodeKind.OAuthClient.value]
-        candidates += [e.src for e in ins if e.kind != K.CONSENTED.value and self.kind_of(e.src) in
-                       (NodeKind.OAuthClient.value, NodeKind.ServiceAccount.value)]
+        candidates = [e.dst for e in outs if self.kind_of(e.dst) == _OAUTH_CLIENT]
+        candidates += [e.src for e in ins if e.kind != _CONSENTED and self.kind_of(e.src) in _CLIENT_KINDS]
         if client_id:
             candidates += self._memo("client_nodes", str(client_id),
                                      lambda: self._client_nodes(str(client_id)))
         if candidates:
             client_node = min(candidates)
             texts += self._memo("client_texts", client_node, lambda: self._client_texts(client_node))
-        consented = sorted(e.src for e in ins if e.kind == K.CONSENTED.value)
+        client_name = props.get("client_name") or props.get("displayText") \
+            or (self.node(client_node).name if client_node and self.node(client_node) else None)
+        return (str(client_id) if client_id else None, client_name, client_node, texts, props, outs, ins)
+
+    def _grant(self, node_id: str) -> GrantFact:
+        client_id, client_name, client_node, texts, props, outs, ins = self._grant_client(node_id)
+        scopes: list[str] = []
+        for key in ("scopes", "scope", "scopeId", "scope_id", "permissions"):
+            scopes.extend(_split_scopes(props.get(key)))
+        opens = []
+        for e in outs:
+            if e.kind == _GRANTS:
+                scopes.extend(_split_scopes(e.properties.get("scopes")))
+                opens.append(edge_dict(e))
+        consented = sorted(e.src for e in ins if e.kind == _CONSENTED)
         scopes = sorted(dict.fromkeys(scopes))
-        return GrantFact(id=node_id, scopes=scopes, client_id=str(client_id) if client_id else None,
-                         client_name=props.get("client_name") or props.get("displayText")
-                         or (self.node(client_node).name if client_node and self.node(client_node) else None),
+        return GrantFact(id=node_id, scopes=scopes, client_id=client_id, client_name=client_name,
                          client_node=client_node, consented_by=consented, opens=opens, texts=texts)
 
     def _client_nodes(self, client_id: str) -> list[str]:
@@ -492,21 +531,29 @@ class Facts:
         todo += [e.src for e in self.in_edges(node_id, K.HOLDS)
                  if self.kind_of(e.src) == NodeKind.AITool.value]
         todo += [o for o in self.owners(node_id) if self.kind_of(o) == NodeKind.Team.value]
-        depth = {n: 0 for n in todo}
-        while todo:
-            n = todo.pop(0)
-            if n in seen:
-                continue
-            seen.add(n)
+        # Everything within 3 MEMBER_OF hops (to projects and teams) of those: the
+        # hops above a project or team are the same for every key in it, so memoised.
+        for n in dict.fromkeys(todo):
+            seen |= self._member_of_within(n, 3)
+        for n in seen:
             v = self.node(n)
             if v is not None:
-                out.extend(_budgets_of(v))
-            if depth[n] < 3:
-                for e in self.out_edges(n, K.MEMBER_OF):
-                    if self.kind_of(e.dst) in (NodeKind.Project.value, NodeKind.Team.value) and e.dst not in depth:
-                        depth[e.dst] = depth[n] + 1
-                        todo.append(e.dst)
+                out.extend(self._memo("budgets_of", n, lambda: _budgets_of(v)))
         return sorted(out, key=lambda b: (b.node_id, b.field))
+
+    def _member_of_within(self, node_id: str, hops: int) -> frozenset:
+        """node_id and the projects and teams within `hops` MEMBER_OF edges above it."""
+        key = (node_id, hops)
+        table = self.__dict__.setdefault("_memo_member_of_within", {})
+        found = table.get(key)
+        if found is None:
+            up = {node_id}
+            if hops > 0:
+                for e in self.out_edges(node_id, K.MEMBER_OF):
+                    if self.kind_of(e.dst) in _BUDGET_KINDS:
+                        up |= self._member_of_within(e.dst, hops - 1)
+            found = table[key] = frozenset(up)
+        return found
 
     def is_approved_tool(self, node_id: str) -> bool:
         v = self.node(node_id)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..model import EdgeKind, NodeKind
-from .checks import CHECKS, sensitive_scopes_of
+from .checks import CHECKS, ai_vendor_of, sensitive_scopes_of
 from .facts import Facts, _split_scopes
 
 Screen = Callable[[Facts, dict[str, Any]], "set[str] | None"]
@@ -117,9 +117,13 @@ def _sensitive_scopes(facts: Facts, p: dict) -> set[str]:
 
 @screen("unclaimed_ai")
 def _unclaimed_ai(facts: Facts, p: dict) -> set[str]:
-    # Grants are judged by their client; anything else needs usage rows of its own.
+    # A grant needs a client that is a known AI vendor's (judged on what the grant's
+    # client is known by, as the check does); anything else needs usage rows.
     out = {k for k, rows in facts.usage_by_subject.items() if rows}
-    out.update(facts.graph.by_kind.get(NodeKind.OAuthGrant.value, []))
+    for gid in facts.graph.by_kind.get(NodeKind.OAuthGrant.value, []):
+        client_id, _, _, texts = facts.grant_client(gid)
+        if ai_vendor_of(texts, client_id) is not None:
+            out.add(gid)
     return out
 
 
