@@ -6,7 +6,8 @@ risk are computed once per store generation), then drives a realistic query mix
 from concurrent clients for a bounded time and prints, per query type, the count,
 throughput and p50 / p95 / p99 latency, plus the error count.
 
-    python bench/load.py                       # demo + 100k nodes, 20 s each, 4 clients
+    python bench/load.py                       # demo + 100k nodes, 20 s each, 4 clients,
+                                               # 2 server processes, client threads at nice 10
     python bench/load.py --sizes demo --duration 5
     python bench/load.py --people 16000 --clients 8 --cache /tmp/burnpath-bench
 

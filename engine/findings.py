@@ -92,12 +92,11 @@ def _evaluate_rule(rule: Rule, facts, screened: bool) -> list[Finding]:
     params = {**rule.parameters, **(rule.match.check.params if rule.match.check else {})}
     out: list[Finding] = []
     now_text = now.isoformat().replace("+00:00", "Z") if now else None
-    views = facts.subjects(rule.match.kinds)
+    keep = None
     # Screens read the embedded facts' indexes: a store's own facts are not screened.
     if screened and check is not None and check.screen is not None and type(facts) is Facts:
         keep = check.screen(facts, {**check.defaults, **params})
-        if keep is not None:
-            views = [v for v in views if v.id in keep]
+    views = facts.subjects(rule.match.kinds) if keep is None else facts.subjects_among(rule.match.kinds, keep)
     for view in views:
         subject = Subject(facts, view)
         if rule.match.where and not all_hold(rule.match.where, subject, now):

@@ -199,3 +199,16 @@ def test_vendor_match_equals_reference_on_every_generated_grant(org):
         assert checks.ai_vendor_of(g.texts, g.client_id) == want
         found += want is not None
     assert found > 0 and len(grants) - found > 0
+
+
+def test_subjects_among_is_subjects_restricted(org):
+    facts = facts_of(org)
+    for kinds in (["Credential"], ["Credential", "Project", "Account", "OAuthGrant"],
+                  ["Credential", "Credential"], ["Team"]):
+        every = facts.subjects(kinds)
+        ids = {v.id for v in every[::3]} | {"no:such:node", "person:nobody@example.com"}
+        ids |= set(list(facts.usage_only)[:5])
+        want = [v for v in every if v.id in ids]
+        got = facts.subjects_among(kinds, ids)
+        assert [id(v) for v in got] == [id(v) for v in want], kinds
+    assert facts.usage_only     # the org has keys only usage names

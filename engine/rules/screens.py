@@ -4,7 +4,9 @@ check (which stays the only judge) runs on those alone.
 
 A screen must return a superset of the subjects the check hits for these parameters
 (or None: no screen). Each one below is a necessary condition read straight off its
-check's code: what the check returns [] without. They only read the embedded
+check's code: what the check returns [] without. A check with no screen (owners,
+grant scopes, lifecycle) runs on every subject: its memoised facts cost about what a
+screen would. They only read the embedded
 engine.rules.facts.Facts; evaluate_rule does not screen a store's own facts (a store
 may answer the same questions differently). tests/test_rules_screens.py compares
 screened and unscreened findings on a generated org.
@@ -14,8 +16,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..model import EdgeKind, NodeKind
-from .checks import CHECKS, ai_vendor_of, sensitive_scopes_of
-from .facts import Facts, _split_scopes
+from .checks import CHECKS, ai_vendor_of
+from .facts import Facts
 
 Screen = Callable[[Facts, dict[str, Any]], "set[str] | None"]
 
@@ -86,32 +88,6 @@ def _environment_mix(facts: Facts, p: dict) -> set[str]:
             if facts.envs.normalise(v.properties.get("environment") or
                                     (meta.get("environment") if isinstance(meta, dict) else None)):
                 out.add(v.id)
-    return out
-
-
-@screen("sensitive_scopes")
-def _sensitive_scopes(facts: Facts, p: dict) -> set[str]:
-    # The grant's scopes (its own properties and its GRANTS edges, as Facts.grant
-    # reads them) must hold one from the sensitive list.
-    memo: dict[str, bool] = {}
-
-    def sensitive(scope: str) -> bool:
-        hit = memo.get(scope)
-        if hit is None:
-            hit = memo[scope] = bool(sensitive_scopes_of([scope]))
-        return hit
-
-    grants_out = facts.adj.out_table(EdgeKind.GRANTS.value)
-    g = facts.graph
-    out = set()
-    for gid in g.by_kind.get(NodeKind.OAuthGrant.value, []):
-        i = g.index[gid]
-        props = g.views[i].properties
-        scopes = [s for key in ("scopes", "scope", "scopeId", "scope_id", "permissions")
-                  for s in _split_scopes(props.get(key))]
-        scopes += [s for e in grants_out.at(i) for s in _split_scopes(e.properties.get("scopes"))]
-        if any(sensitive(s) for s in scopes):
-            out.add(gid)
     return out
 
 
