@@ -31,7 +31,6 @@ import json
 import os
 import random
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -147,7 +146,6 @@ def networkx_baseline(graph, ids: list[str], depth: int, ours: list) -> dict:
         got = {r.node_id: r.depth for r in reach}
         want = {n: len(p) - 1 for n, p in paths.items() if len(p) > 1}
         mismatches += got != want
-    del g
     return {"build_s": build, "times": times, "mismatches": mismatches}
 
 

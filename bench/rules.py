@@ -54,7 +54,7 @@ def measure(label: str, db: Path, risk_sample: int | None = None, reference: boo
         per_rule.append([rule.id, len(found), secs, cpu, None, None])
     n_nodes, n_edges = len(graph.ids), len(graph.edges)
     eng.close()
-    del eng, graph, facts       # one big graph in memory at a time
+    eng = graph = facts = None  # one big graph in memory at a time
     if reference:
         # A fresh engine (nothing memoised), every subject checked, rules in the same
         # order: what the screens save. The findings must be the same ones.
@@ -67,7 +67,7 @@ def measure(label: str, db: Path, risk_sample: int | None = None, reference: boo
             assert len(found) == row[1], rule.id
             row[4], row[5] = secs, cpu
         ref_eng.close()
-        del ref_eng, ref_facts
+        ref_eng = ref_facts = None
 
     cold_eng = Engine.open(str(db))
     cold_eng.graph()

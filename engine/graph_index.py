@@ -85,9 +85,13 @@ class _Side:
         return table
 
     def edges(self, i: int, kinds: Iterable[str]) -> list[EdgeView]:
-        kinds = list(dict.fromkeys(kinds))
+        if not isinstance(kinds, (list, tuple, set, frozenset)) or len(kinds) != 1:
+            kinds = list(dict.fromkeys(kinds))
         if len(kinds) == 1:
-            return self.table(kinds[0]).at(i)
+            for kind in kinds:
+                table = self.tables.get(kind) or self.table(kind)
+                r = table.ranges.get(i)
+                return table.edges[r[0]:r[1]] if r is not None else []
         picked = []
         for k in kinds:
             t = self.table(k)

@@ -210,10 +210,11 @@ class Facts:
         return self.usage_only.get(node_id)
 
     def in_edges(self, node_id: str, *kinds: EdgeKind) -> list[EdgeView]:
-        return self.adj.in_edges(node_id, [k.value for k in kinds] if kinds else None)
+        # `_value_` is the member's plain attribute: no enum descriptor per call.
+        return self.adj.in_edges(node_id, [k._value_ for k in kinds] if kinds else None)
 
     def out_edges(self, node_id: str, *kinds: EdgeKind) -> list[EdgeView]:
-        return self.adj.out_edges(node_id, [k.value for k in kinds] if kinds else None)
+        return self.adj.out_edges(node_id, [k._value_ for k in kinds] if kinds else None)
 
     def kind_of(self, node_id: str) -> str | None:
         v = self.node(node_id)
