@@ -35,17 +35,7 @@ def _engine(args):
         raise SystemExit(f"burnpath: {exc}") from exc
 
 
-def cmd_ingest(args) -> int:
-    from ingest.errors import IngestError
-    engine = _engine(args)
-    try:
-        results = engine.ingest(args.paths)
-    except IngestError as exc:
-        print(f"burnpath ingest: error: {exc}", file=sys.stderr)
-        print("burnpath ingest: nothing was written", file=sys.stderr)
-        return 1
-    finally:
-        engine.close()
+def _print_results(results) -> None:
     for r in results:
         counts = ", ".join(f"{v} {k}" for k, v in r.counts.items() if v)
         removed = ", ".join(f"{v} {k}" for k, v in r.removed.items() if v)
@@ -55,6 +45,24 @@ def cmd_ingest(args) -> int:
             print(f"  warning: {w}")
         if len(r.warnings) > 20:
             print(f"  ... and {len(r.warnings) - 20} more warnings")
+
+
+def cmd_ingest(args) -> int:
+    from ingest.errors import IngestError
+    engine = _engine(args)
+    try:
+        results = engine.ingest(args.paths)
+    except IngestError as exc:
+        _print_results(getattr(exc, "loaded", []))
+        source = getattr(exc, "source", None)
+        print(f"burnpath ingest: error: {exc}", file=sys.stderr)
+        print(f"burnpath ingest: nothing of {source + '/' if source else 'it'} was written"
+              + ("; the sources listed above were loaded" if getattr(exc, "loaded", None) else ""),
+              file=sys.stderr)
+        return 1
+    finally:
+        engine.close()
+    _print_results(results)
     return 0
 
 

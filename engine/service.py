@@ -103,9 +103,20 @@ class Engine:
 
     # --- ingest -------------------------------------------------------------
     def ingest(self, paths: list[str | Path]) -> list[LoadResult]:
-        """Parse every source first; write only when all parsed (each source one
-        transaction), so a bad file leaves the store as it was."""
+        """Parse and write one source at a time, each in one transaction, so memory is
+        bounded by the largest source rather than the whole snapshot. A bad file stops
+        the ingest with nothing of its source written; sources already written stay
+        (the error carries their results as `loaded`)."""
+        from ingest.errors import IngestError
         from ingest.snapshot import plan, read_source
-        loads = plan(paths)
-        parsed = [(load, read_source(load)) for load in loads]
-        return [self.store.load(records, complete=load.complete) for load, records in parsed]
+        results: list[LoadResult] = []
+        for load in plan(paths):
+            try:
+                records = read_source(load)
+            except IngestError as exc:
+                exc.loaded = results
+                exc.source = load.source
+                raise
+            results.append(self.store.load(records, complete=load.complete))
+            del records
+        return results

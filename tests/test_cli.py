@@ -83,7 +83,7 @@ def test_bad_file_fails_naming_it_and_keeps_data(tmp_path, snap):
     write(snap / "inventory" / "bad.yaml", "ai_tools: [{id: x, approved: maybe-ish}]\n")
     r = run("ingest", str(snap), "--db", db)
     assert r.returncode == 1
-    assert "bad.yaml" in r.stderr and "approved" in r.stderr and "nothing was written" in r.stderr
+    assert "bad.yaml" in r.stderr and "approved" in r.stderr and "nothing of inventory/ was written" in r.stderr
     q = run("query", "--db", db, '{ node(id: "tool:bot") { id } }')
     assert json.loads(q.stdout)["data"]["node"] == {"id": "tool:bot"}
 
@@ -130,3 +130,23 @@ def test_demo_loads_fresh_db_and_prints_url_and_examples(tmp_path):
     assert "http://127.0.0.1:8123/graphql" in r.stdout
     assert r.stdout.count("{ ") >= 2 and "blastRadius" in r.stdout
     assert "inventory: loaded" in r.stdout
+
+
+def test_bad_vendor_file_keeps_that_sources_earlier_data(tmp_path):
+    """A truncated OpenAI file: error names it, exit 1, the earlier OpenAI load intact;
+    the source before it in the same ingest is reported as loaded."""
+    import shutil
+    snap = tmp_path / "snap"
+    for src in ("openai", "okta"):
+        shutil.copytree(DEMO / src, snap / src)
+    db = str(tmp_path / "x.db")
+    assert run("ingest", str(snap), "--db", db).returncode == 0
+    q = '{ nodes(kind: "Credential", first: 200) { totalCount } }'
+    before = json.loads(run("query", "--db", db, q).stdout)
+    users = snap / "openai" / "organization" / "users.json"
+    users.write_text(users.read_text()[: len(users.read_text()) // 2])
+    r = run("ingest", str(snap), "--db", db)
+    assert r.returncode == 1
+    assert "users.json" in r.stderr and "invalid JSON" in r.stderr
+    assert "nothing of openai/ was written" in r.stderr
+    assert json.loads(run("query", "--db", db, q).stdout) == before
