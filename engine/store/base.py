@@ -81,6 +81,18 @@ class ActivityRecord:
     properties: dict[str, Any]
 
 
+def resync_windows(records: Records) -> dict[str, tuple[str, str] | None]:
+    """Day windows a complete re-sync replaces, per row table. Usage and cost history
+    is windowed by the vendor: a re-sync replaces the days it covers and leaves older
+    history alone (None: the load has no rows of that table, so nothing is removed)."""
+    out: dict[str, tuple[str, str] | None] = {}
+    for table, rows in (("usage", records.usage), ("costs", records.costs),
+                        ("activity", records.activity)):
+        out[table] = (min(r.day for r in rows).isoformat(),
+                      max(r.day for r in rows).isoformat()) if rows else None
+    return out
+
+
 class StoreError(Exception):
     """A store could not be opened or written; the message says why, for a user."""
 

@@ -53,7 +53,7 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from ..model import EDGE_KINDS, Access, AccessFlow, EdgeKind, LoadResult, NodeKind, Records
-from .base import (ActivityRecord, CostRecord, EdgeView, NodeView, Reach, Store, StoreError,
+from .base import (resync_windows, ActivityRecord, CostRecord, EdgeView, NodeView, Reach, Store, StoreError,
                    UsageRecord)
 from .sqlite import merge_contributions
 
@@ -539,15 +539,11 @@ class Neo4jStore(Store):
             "MATCH (u:Setting {source: $source}) WHERE u.run_id <> $run AND u.removed_at IS NULL "
             "SET u.removed_at = $now RETURN count(u) AS c", source=source, run=run_id,
             now=now).single()["c"]
-        # Usage and cost history is windowed by the vendor: a re-sync replaces the days
-        # it covers, and leaves older history alone.
-        for table, rows in (("usage", records.usage), ("costs", records.costs),
-                            ("activity", records.activity)):
-            if not rows:
+        for table, window in resync_windows(records).items():
+            if window is None:
                 removed[table] = 0
                 continue
-            lo = min(r.day for r in rows).isoformat()
-            hi = max(r.day for r in rows).isoformat()
+            lo, hi = window
             removed[table] = tx.run(
                 f"MATCH (u:{ROW_LABELS[table]} {{source: $source}}) WHERE u.run_id <> $run "
                 f"AND u.removed_at IS NULL AND u.day >= $lo AND u.day <= $hi "

@@ -19,7 +19,7 @@ from typing import Any, Iterable
 import orjson
 
 from ..model import LoadResult, Records
-from .base import (ActivityRecord, CostRecord, EdgeView, NodeView, Reach, Store, StoreError,
+from .base import (resync_windows, ActivityRecord, CostRecord, EdgeView, NodeView, Reach, Store, StoreError,
                    UsageRecord)
 
 SCHEMA = """
@@ -278,15 +278,11 @@ class SQLiteStore(Store):
             cur = conn.execute(f"UPDATE {table} SET removed_at=? WHERE source=? AND run_id<>? "
                                f"AND removed_at IS NULL", (now, source, run_id))
             removed[label] = cur.rowcount
-        # Usage and cost history is windowed by the vendor: a re-sync replaces the days
-        # it covers, and leaves older history alone.
-        for table, rows in (("usage", records.usage), ("costs", records.costs),
-                            ("activity", records.activity)):
-            if not rows:
+        for table, window in resync_windows(records).items():
+            if window is None:
                 removed[table] = 0
                 continue
-            lo = min(r.day for r in rows).isoformat()
-            hi = max(r.day for r in rows).isoformat()
+            lo, hi = window
             cur = conn.execute(f"UPDATE {table} SET removed_at=? WHERE source=? AND run_id<>? "
                                f"AND removed_at IS NULL AND day BETWEEN ? AND ?",
                                (now, source, run_id, lo, hi))
