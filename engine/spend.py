@@ -21,6 +21,12 @@ interface and the in-memory graph):
 - project: the credential's `project_id`, else the row's project;
 - model, credential: the row's own.
 
+The store sums usage per (source, model, credential, project, account, vendor figure
+or not) first (Store.usage_totals: one Cypher aggregation on Neo4j), and spend prices
+those totals: prices depend on the model only, and pricing clamps per row before
+summing, so a total's USD is its rows' USD up to float rounding, added in the same
+order on every store.
+
 What no rule places is the group with key null. Shares split USD as floats and
 token/request counts as integers (remainders to the first keys in sorted order),
 so every groupBy sums to the same grand total.
@@ -103,6 +109,17 @@ class _Acc:
             self.unpriced_requests += r.requests
             self.unpriced_tokens += r.input_tokens + r.output_tokens
             self.unpriced_models.add(r.model)
+
+    def add_total(self, t, usd: float, priced: bool) -> None:
+        """A engine.store.base.UsageTotal, priced (see priced_total)."""
+        self.usd += usd
+        self.input_tokens += t.input_tokens
+        self.output_tokens += t.output_tokens
+        self.requests += t.requests
+        if not priced:
+            self.unpriced_requests += t.requests
+            self.unpriced_tokens += t.input_tokens + t.output_tokens
+            self.unpriced_models.add(t.model)
 
     def split(self, k: int) -> list["_Acc"]:
         """k shares: USD evenly, integers evenly with the remainder to the first shares."""
@@ -231,15 +248,31 @@ def spend(engine, group_by: str, start: date | None = None, end: date | None = N
     return compute()
 
 
+def priced_total(book, t) -> tuple[float, bool]:
+    """(USD, priced) of a UsageTotal: the vendor figure when its rows state one, else
+    its tokens x the model's price (Price.usd over the per-row-clamped sums, so the
+    clamps are no-ops here); (0.0, False) when the model has no price."""
+    if t.vendor:
+        return t.vendor_usd, True
+    price = book.lookup(t.model)
+    if price is None:
+        return 0.0, False
+    return price.usd(t.priced_uncached + t.priced_cached + t.priced_written, t.priced_output,
+                     t.priced_cached, t.priced_written), True
+
+
 def _spend(engine, group_by: str, start, end) -> list[SpendRow]:
-    from .pricing import bundled
-    # Sum rows first by what attribution depends on, so owners are resolved once each.
+    from .pricing import PriceBook, bundled
+    book = PriceBook.for_store(engine.store)
+    # Usage comes summed per (source, credential, project, account, model, vendor) by
+    # the store (in the database on Neo4j), always in the same order, so every store
+    # adds the same floats in the same order. Then sum by what attribution depends
+    # on, so owners are resolved once each.
     by_subject: dict[tuple, _Acc] = defaultdict(_Acc)
-    for p in priced_usage(engine, start, end):
-        r = p.record
-        subject = r.credential_id or r.account_id
-        acc = by_subject[(subject, r.credential_id, r.model, r.project_id)]
-        acc.add_row(p)
+    for t in engine.store.usage_totals(start, end):
+        subject = t.credential_id or t.account_id
+        acc = by_subject[(subject, t.credential_id, t.model, t.project_id)]
+        acc.add_total(t, *priced_total(book, t))
         if subject:
             acc.subjects.add(subject)
     attrib = Attributor(engine)

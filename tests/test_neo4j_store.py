@@ -138,6 +138,85 @@ def test_usage_window_resync(neo4j_store):
     assert neo4j_store.get_meta("as_of") == "2025-01-04T00:00:00+00:00"
 
 
+def usage_mix() -> list[Records]:
+    """Usage rows that exercise every part of spend's aggregation: vendor figures beside
+    token-priced rows on one key, cache reads and writes (and more of them than input:
+    the per-row clamp), no credential, several days per key, two sources."""
+    from datetime import date
+    rows = []
+    for d in range(1, 6):
+        rows += [UsageRow(day=date(2025, 2, d), model="gpt-4o", credential_id="openai:api_key:a",
+                          project_id="openai:project:p", input_tokens=1000 * d, output_tokens=7 * d,
+                          cached_input_tokens=300, requests=d),
+                 UsageRow(day=date(2025, 2, d), model="gpt-4o", credential_id="openai:api_key:a",
+                          project_id="openai:project:p", input_tokens=10, cached_input_tokens=8,
+                          requests=1, properties={"bucket_key": "b", "cache_creation_input_tokens": 5}),
+                 UsageRow(day=date(2025, 2, d), model="gpt-4o", project_id="openai:project:p",
+                          input_tokens=50, output_tokens=5, requests=2),
+                 UsageRow(day=date(2025, 2, d), model="claude-3-5-sonnet-20240620",
+                          account_id="okta:user:1", input_tokens=900, output_tokens=90, requests=3,
+                          properties={"cache_creation_input_tokens": 100 + d})]
+    litellm = [UsageRow(day=date(2025, 2, d), model="gpt-4o", credential_id="litellm:key:x",
+                        input_tokens=100, output_tokens=10, requests=1, vendor_usd=0.1 * d + 1e-9 * d)
+               for d in range(1, 6)]
+    litellm.append(UsageRow(day=date(2025, 2, 2), model="gpt-4o", credential_id="litellm:key:x",
+                            input_tokens=5, requests=1, properties={"bucket_key": "unpriced-here"}))
+    return [Records(source="openai", usage=rows), Records(source="litellm", usage=litellm)]
+
+
+def test_usage_totals_are_one_cypher_query_equal_to_the_default(neo4j_store, tmp_path):
+    from datetime import date
+    from engine.store.base import usage_totals_of
+    from engine.store.sqlite import SQLiteStore
+    sql = SQLiteStore(tmp_path / "totals.db")
+    for records in usage_mix():
+        neo4j_store.load(records, complete=True)
+        sql.load(records, complete=True)
+    # A re-sync drops day 5's no-credential row: removed rows must not count.
+    openai = usage_mix()[0]
+    openai.usage = [u for u in openai.usage if not (u.day.day == 5 and u.credential_id is None
+                                                     and u.account_id is None)]
+    neo4j_store.load(openai, complete=True)
+    sql.load(openai, complete=True)
+
+    queries: list[str] = []
+    real_query = neo4j_store._query
+    def counting_query(cypher, **params):
+        queries.append(cypher)
+        return real_query(cypher, **params)
+    def no_rows(*_a, **_k):
+        raise AssertionError("usage_totals must not read the rows")
+    neo4j_store._query = counting_query
+    neo4j_store.usage = no_rows
+    windows = [(None, None), (date(2025, 2, 2), date(2025, 2, 4)), (date(2025, 2, 5), None),
+               (None, date(2025, 1, 1))]
+    got = {}
+    for start, end in windows:
+        queries.clear()
+        got[(start, end)] = neo4j_store.usage_totals(start, end)
+        assert len(queries) == 1 and "sum(" in queries[0], queries
+    del neo4j_store._query, neo4j_store.usage
+    for (start, end), totals in got.items():
+        assert totals == usage_totals_of(neo4j_store.usage(start, end)) == sql.usage_totals(start, end)
+    everything = got[(None, None)]
+    assert got[(None, date(2025, 1, 1))] == []
+    by_key = {(t.source, t.credential_id, t.account_id, t.vendor): t for t in everything}
+    clamped = by_key[("openai", "openai:api_key:a", None, False)]
+    # Per row: uncached = max(10 - 8 - 5, 0) = 0 on the cache-heavy rows.
+    assert clamped.rows == 10 and clamped.priced_uncached == sum(1000 * d - 300 for d in range(1, 6))
+    assert clamped.priced_cached == 5 * 300 + 5 * 8 and clamped.priced_written == 25
+    assert clamped.input_tokens == sum(1000 * d for d in range(1, 6)) + 50
+    vendor = by_key[("litellm", "litellm:key:x", None, True)]
+    assert vendor.rows == 5 and vendor.vendor_usd == pytest.approx(1.5 + 1.5e-8, abs=1e-15)
+    assert by_key[("litellm", "litellm:key:x", None, False)].vendor_usd is None
+    assert by_key[("openai", None, None, False)].rows == 4          # day 5's was removed
+    assert by_key[("openai", None, "okta:user:1", False)].priced_written == sum(100 + d for d in range(1, 6))
+    # Rows stored before `cache_write_tokens` existed: aggregated from the rows instead.
+    cypher("MATCH (u:UsageRow) REMOVE u.cache_write_tokens")
+    assert neo4j_store.usage_totals() == everything
+    sql.close()
+
+
 def test_failed_load_rolls_back_everything(neo4j_url):
     uri, user, password = neo4j_settings()
     store = Neo4jStore(uri, user, password, batch_size=2)

@@ -47,6 +47,13 @@ def assert_store_parity(sql: SQLiteStore, neo, depths=range(1, 9)) -> int:
         for offset, limit in ((0, 5), (3, 4), (0, 10_000), (10_000, 5)):
             assert neo.list_nodes(kind, offset, limit) == sql.list_nodes(kind, offset, limit)
     assert neo.usage() == sql.usage()
+    # Spend's input: aggregated by one Cypher query on Neo4j, in Python on SQLite.
+    assert neo.usage_totals() == sql.usage_totals()
+    days = sorted({u.day for u in sql.usage()})
+    if days:
+        mid = days[len(days) // 2]
+        for start, end in ((mid, None), (None, mid), (mid, mid)):
+            assert neo.usage_totals(start, end) == sql.usage_totals(start, end), (start, end)
     assert neo.costs() == sql.costs()
     assert neo.activity() == sql.activity()
     assert neo.settings() == sql.settings()

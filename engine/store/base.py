@@ -62,6 +62,76 @@ class UsageRecord:
     properties: dict[str, Any]
 
 
+def cache_write_tokens(properties: dict[str, Any] | None) -> int:
+    """A usage row's cache-write tokens (the `cache_creation_input_tokens` property),
+    read exactly as engine.spend.priced_usage reads it for pricing."""
+    return int(properties.get("cache_creation_input_tokens") or 0) if properties else 0
+
+
+@dataclass(frozen=True)
+class UsageTotal:
+    """Usage rows summed per (source, credential, project, account, model, vendor):
+    what spend prices and attributes (prices depend on the model only, not the day).
+
+    `vendor` groups the rows that carry the vendor's own USD figure apart from the
+    ones priced from tokens. The `priced_*` sums are the per-row quantities
+    engine.pricing.Price.usd prices, each clamped per row as it clamps them
+    (uncached = max(input - cached - written, 0), ...), so pricing a total equals
+    the sum of pricing its rows up to float rounding. `vendor_usd` is math.fsum of
+    the rows' vendor figures (exactly rounded, so independent of row order; None
+    when no row has one)."""
+    source: str
+    model: str
+    credential_id: str | None
+    project_id: str | None
+    account_id: str | None
+    vendor: bool
+    rows: int
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    requests: int
+    priced_uncached: int
+    priced_cached: int
+    priced_written: int
+    priced_output: int
+    vendor_usd: float | None
+
+    def sort_key(self) -> tuple:
+        return tuple("" if v is None else v for v in (
+            self.source, self.model, self.credential_id, self.project_id, self.account_id)) + (self.vendor,)
+
+
+def usage_totals_of(rows: Iterable[UsageRecord]) -> list[UsageTotal]:
+    """UsageTotals of usage rows, in Python (any store's fallback; the reference the
+    pushed-down implementations must equal)."""
+    import math
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        vendor = r.vendor_usd is not None
+        key = (r.source, r.model, r.credential_id, r.project_id, r.account_id, vendor)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = [0] * 9 + [[]]
+        cached = max(int(r.cached_input_tokens or 0), 0)
+        written = max(cache_write_tokens(r.properties), 0)
+        g[0] += 1
+        g[1] += r.input_tokens
+        g[2] += r.output_tokens
+        g[3] += r.cached_input_tokens
+        g[4] += r.requests
+        g[5] += max(int(r.input_tokens or 0) - cached - written, 0)
+        g[6] += cached
+        g[7] += written
+        g[8] += max(int(r.output_tokens or 0), 0)
+        if vendor:
+            g[9].append(float(r.vendor_usd))
+    out = [UsageTotal(*key[:5], key[5], *g[:9], math.fsum(g[9]) if key[5] else None)
+           for key, g in groups.items()]
+    out.sort(key=UsageTotal.sort_key)
+    return out
+
+
 @dataclass
 class CostRecord:
     source: str
@@ -127,6 +197,11 @@ class Store(ABC):
 
     @abstractmethod
     def usage(self, start: date | None = None, end: date | None = None) -> list[UsageRecord]: ...
+
+    def usage_totals(self, start: date | None = None, end: date | None = None) -> list[UsageTotal]:
+        """Usage in the window summed per UsageTotal key, sorted by UsageTotal.sort_key
+        (a store may aggregate in the database, e.g. Neo4j: one Cypher query)."""
+        return usage_totals_of(self.usage(start, end))
 
     @abstractmethod
     def costs(self, start: date | None = None, end: date | None = None) -> list[CostRecord]: ...

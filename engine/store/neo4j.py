@@ -23,6 +23,8 @@ How the graph looks in Neo4j (so users can write their own Cypher in Neo4j Brows
 - Usage, cost and activity rows, settings, ingest runs and store metadata are
   `:UsageRow`, `:CostRow`, `:ActivityRow`, `:Setting`, `:IngestRun` and
   `:BurnpathMeta` nodes (no `:Node` label, so they stay out of graph queries).
+  A `:UsageRow` also carries `cache_write_tokens` (its `cache_creation_input_tokens`
+  property as an integer) so that spend's aggregation can sum it in Cypher.
 
 Each source load is one managed write transaction (retried by the driver on
 transient errors), written in UNWIND batches of `batch_size`. Derived state (person
@@ -31,15 +33,29 @@ functions the embedded store uses (engine.graph.MemoryGraph, engine.derive,
 engine.linking) over the rows read inside that transaction, and written in it:
 a failed load leaves nothing behind.
 
-Blast radius and who-can-reach run in the database: a level-synchronous BFS, one
-Cypher query per depth level (frontier in, best parent per newly reached node out),
-with the same access flow and tie-break as engine.traversal. `blast_radius_many`
-walks many start nodes together (one query per level for all), and the rule facts
-this store offers (`rule_facts`) use it, so findings and risk scores get their
-blast radii from the database in batches. Node lookups, node pages and the day
-window of usage/cost/activity rows are Cypher too. What is not pushed down yet
-(ownership resolution, spend attribution, the other rule facts) runs on `graph()`,
-the engine's in-memory graph of this database, built once per generation.
+Which reads run in Cypher (everything else is Python over `graph()`, the engine's
+in-memory graph of this database, built once per generation):
+
+- `blast_radius`, `who_can_reach`, `blast_radius_many`: a level-synchronous BFS, one
+  Cypher query per depth level (frontier in, best parent per newly reached node out),
+  with the same access flow and tie-break as engine.traversal; `_many` walks many
+  start nodes together. The rule facts this store offers (`rule_facts`) use it, so
+  findings and risk scores get their blast radii from the database in batches.
+- `usage_totals` (what `spend` prices and attributes): one Cypher aggregation over
+  the `:UsageRow` nodes in the day window and not removed, grouped per (source,
+  model, credential_id, project_id, account_id, has a vendor figure) with count,
+  token/request sums and the per-row-clamped pricing sums (usage rows carry
+  `cache_write_tokens` for that). Only the vendor USD figures come back per row,
+  as one list per group, so Python adds them with math.fsum (a float sum in Cypher
+  depends on row order; both stores must agree exactly). Rows stored before
+  `cache_write_tokens` existed make it aggregate the rows in Python instead.
+- `get_node`, `list_nodes` (count and page), `generation`, `settings`, `runs`,
+  `get_meta`, and the day window / removed filter of `usage`, `costs`, `activity`.
+
+Not pushed down yet: pricing and attribution of those totals (engine.spend: price
+book lookup, ownership, teams, tools, environments), `reconcile` and the spend rule
+facts (they read priced usage rows), ownership resolution and the other rule facts,
+all of which run on `graph()` and the rows read back.
 """
 from __future__ import annotations
 
@@ -53,8 +69,8 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from ..model import EDGE_KINDS, Access, AccessFlow, EdgeKind, LoadResult, NodeKind, Records
-from .base import (resync_windows, ActivityRecord, CostRecord, EdgeView, NodeView, Reach, Store, StoreError,
-                   UsageRecord)
+from .base import (resync_windows, cache_write_tokens, ActivityRecord, CostRecord, EdgeView, NodeView, Reach,
+                   Store, StoreError, UsageRecord, UsageTotal, usage_totals_of)
 from .sqlite import merge_contributions
 
 DEFAULT_BATCH_SIZE = 5000
@@ -507,6 +523,16 @@ class Neo4jStore(Store):
                 tx.run(f"UNWIND $rows AS row MATCH (a:Node {{id: row.src}}), (b:Node {{id: row.dst}}) "
                        f"CREATE (a)-[r:{kind}]->(b) SET r = row.props", rows=batch).consume()
 
+    @staticmethod
+    def _cache_write(props: dict) -> int | None:
+        """The row's cache-write tokens as a property Cypher can sum (None when the
+        value is not a 64-bit integer: usage_totals then aggregates in Python)."""
+        try:
+            n = cache_write_tokens(props)
+        except (TypeError, ValueError):
+            return None
+        return n if -2**63 <= n < 2**63 else None
+
     def _write_rows(self, tx, source: str, run_id: str, records: Records) -> None:
         def base(key, day, props):
             return {"uid": _key((source, key)), "source": source, "key": key, "day": day,
@@ -515,7 +541,8 @@ class Neo4jStore(Store):
                   "credential_id": u.credential_id, "project_id": u.project_id,
                   "account_id": u.account_id, "input_tokens": u.input_tokens,
                   "output_tokens": u.output_tokens, "cached_input_tokens": u.cached_input_tokens,
-                  "requests": u.requests, "vendor_usd": u.vendor_usd} for u in records.usage]
+                  "requests": u.requests, "vendor_usd": u.vendor_usd,
+                  "cache_write_tokens": self._cache_write(u.properties)} for u in records.usage]
         costs = [{**base(_key(c.key()), c.day.isoformat(), c.properties), "scope_id": c.scope_id,
                   "line_item": c.line_item, "usd": c.usd} for c in records.costs]
         activity = [{**base(_key(a.key()), a.day.isoformat(), a.properties), "actor_id": a.actor_id,
@@ -797,6 +824,47 @@ class Neo4jStore(Store):
                             p["output_tokens"], p["cached_input_tokens"], p["requests"],
                             p.get("vendor_usd"), json.loads(p["properties"]))
                 for p in self._rows("UsageRow", start, end)]
+
+    # Spend's aggregation (Store.usage_totals), one query: the per-row clamps of
+    # engine.pricing.Price.usd, summed per key. Vendor figures come back as a list per
+    # group, summed with math.fsum: a float sum in Cypher depends on row order.
+    # `legacy` counts rows written before `cache_write_tokens` was stored (or whose
+    # value is not an integer); then the rows are aggregated in Python instead.
+    _USAGE_TOTALS = """
+        MATCH (u:UsageRow) WHERE u.removed_at IS NULL {window}
+        WITH u, CASE WHEN u.cached_input_tokens > 0 THEN u.cached_input_tokens ELSE 0 END AS c,
+             CASE WHEN u.cache_write_tokens > 0 THEN u.cache_write_tokens ELSE 0 END AS w
+        RETURN u.source AS source, u.model AS model, u.credential_id AS credential_id,
+               u.project_id AS project_id, u.account_id AS account_id,
+               u.vendor_usd IS NOT NULL AS vendor, count(u) AS rows,
+               sum(u.input_tokens) AS input_tokens, sum(u.output_tokens) AS output_tokens,
+               sum(u.cached_input_tokens) AS cached_input_tokens, sum(u.requests) AS requests,
+               sum(CASE WHEN u.input_tokens - c - w > 0 THEN u.input_tokens - c - w ELSE 0 END)
+                 AS priced_uncached,
+               sum(c) AS priced_cached, sum(w) AS priced_written,
+               sum(CASE WHEN u.output_tokens > 0 THEN u.output_tokens ELSE 0 END) AS priced_output,
+               collect(u.vendor_usd) AS vendor_values,
+               sum(CASE WHEN u.cache_write_tokens IS NULL
+                        AND u.properties CONTAINS 'cache_creation_input_tokens' THEN 1 ELSE 0 END) AS legacy
+    """
+
+    def usage_totals(self, start=None, end=None) -> list[UsageTotal]:
+        import math
+        window = "".join([" AND u.day >= $start" if start is not None else "",
+                          " AND u.day <= $end" if end is not None else ""])
+        rows = self._query(self._USAGE_TOTALS.format(window=window),
+                           start=start.isoformat() if start else None,
+                           end=end.isoformat() if end else None)
+        if any(r["legacy"] for r in rows):
+            return usage_totals_of(self.usage(start, end))
+        out = [UsageTotal(r["source"], r["model"], r["credential_id"], r["project_id"], r["account_id"],
+                          r["vendor"], r["rows"], r["input_tokens"], r["output_tokens"],
+                          r["cached_input_tokens"], r["requests"], r["priced_uncached"], r["priced_cached"],
+                          r["priced_written"], r["priced_output"],
+                          math.fsum(float(v) for v in r["vendor_values"]) if r["vendor"] else None)
+               for r in rows]
+        out.sort(key=UsageTotal.sort_key)
+        return out
 
     def costs(self, start=None, end=None) -> list[CostRecord]:
         return [CostRecord(p["source"], date.fromisoformat(p["day"]), p.get("scope_id"),
