@@ -27,9 +27,9 @@ those totals: prices depend on the model only, and pricing clamps per row before
 summing, so a total's USD is its rows' USD up to float rounding, added in the same
 order on every store.
 
-What no rule places is the group with key null. Shares split USD as floats and
-token/request counts as integers (remainders to the first keys in sorted order),
-so every groupBy sums to the same grand total.
+What no rule places is the group with key null. Shares split USD (as whole
+micro-dollars) and token/request counts as integers, remainders to the first keys
+in sorted order, so every groupBy sums to exactly the same grand total.
 """
 from __future__ import annotations
 
@@ -97,7 +97,12 @@ class _Acc:
     unpriced_models: set = field(default_factory=set)
     subjects: set = field(default_factory=set)
 
-    _INTS = ("input_tokens", "output_tokens", "requests", "unpriced_requests", "unpriced_tokens")
+    # USD is carried as whole micro-dollars once a subject's total is known, so that
+    # splitting and regrouping lose nothing and every groupBy sums to the same total.
+    usd_micros: int = 0
+
+    _INTS = ("input_tokens", "output_tokens", "requests", "unpriced_requests", "unpriced_tokens",
+             "usd_micros")
 
     def add_row(self, p: PricedUsage) -> None:
         r = p.record
@@ -275,6 +280,8 @@ def _spend(engine, group_by: str, start, end) -> list[SpendRow]:
         acc.add_total(t, *priced_total(book, t))
         if subject:
             acc.subjects.add(subject)
+    for acc in by_subject.values():
+        acc.usd_micros = round(acc.usd * 1_000_000)
     attrib = Attributor(engine)
     groups: dict[str | None, _Acc] = defaultdict(_Acc)
     for (subject, credential, model, project), acc in sorted(
@@ -290,7 +297,7 @@ def _spend(engine, group_by: str, start, end) -> list[SpendRow]:
                                   "subjects": len(acc.subjects), "price_table_as_of": as_of}
         if key is None:
             detail["unattributed"] = sorted(acc.subjects)[:_NULL_DETAIL_LIMIT]
-        rows.append(SpendRow(key=key, usd=round(acc.usd, 6), input_tokens=acc.input_tokens,
+        rows.append(SpendRow(key=key, usd=acc.usd_micros / 1_000_000, input_tokens=acc.input_tokens,
                              output_tokens=acc.output_tokens, requests=acc.requests,
                              unpriced_requests=acc.unpriced_requests,
                              unpriced_tokens=acc.unpriced_tokens, detail=detail))

@@ -32,7 +32,8 @@ def _by_key(rows):
 
 
 def _totals(rows):
-    return (round(sum(r.usd for r in rows), 4), sum(r.input_tokens for r in rows),
+    # Exact: USD is whole micro-dollars per row, so every groupBy sums to the same total.
+    return (sum(round(r.usd * 1_000_000) for r in rows), sum(r.input_tokens for r in rows),
             sum(r.output_tokens for r in rows), sum(r.requests for r in rows),
             sum(r.unpriced_requests for r in rows), sum(r.unpriced_tokens for r in rows))
 
