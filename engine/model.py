@@ -10,7 +10,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class NodeKind(str, Enum):
@@ -133,6 +133,12 @@ class Node(BaseModel):
     active: bool | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     enrichment: bool = False
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name_as_text(cls, v):
+        # Vendors put numbers (or worse) where a display name belongs; keep it as text.
+        return v if v is None or isinstance(v, str) else str(v)
 
 
 class Edge(BaseModel):

@@ -146,6 +146,25 @@ class Graph:
         return node_id
 
 
+# Keyword names the AI ingesters pass to Graph.node/account themselves. A vendor field
+# of the same name that a call site does not map is kept as `vendor_<name>`, so an
+# unexpected field can never collide with ours (a TypeError instead of a clear result).
+RESERVED_PROPS = frozenset({
+    "node_id", "kind", "name", "active", "email", "vendor", "project_id", "workspace_id",
+    "created_at", "updated_at", "added_at", "archived_at", "admin", "status", "login",
+    "last_used_at", "expires_at"})
+
+
+def vendor_extras(item: dict[str, Any], skip: set[str], drop=frozenset()) -> dict[str, Any]:
+    """Vendor fields kept as properties: not mapped (`skip`), not secret (`drop`)."""
+    out = {}
+    for k, v in item.items():
+        if k in skip or k in drop:
+            continue
+        out[f"vendor_{k}" if k in RESERVED_PROPS else k] = v
+    return out
+
+
 class UsageSum:
     """Sums vendor rows into one UsageRow per (day, credential, project, account, model).
     Each sum is a small list [input, output, cached, requests, vendor_usd, extra]: this

@@ -16,7 +16,7 @@ from typing import Any
 from engine.ids import looks_like_email, person_id
 from engine.model import ActivityRow, CostRow, EdgeKind, NodeKind, Records
 
-from .ai_records import (Graph, UsageSum, as_float, as_int, day_of, gc_paused, require_dict,
+from .ai_records import (vendor_extras, Graph, UsageSum, as_float, as_int, day_of, gc_paused, require_dict,
                          selected, split_hint, status_active, ts, unknown_key_warnings)
 from .errors import IngestError
 from .files import list_items
@@ -77,7 +77,7 @@ def _workspace_node(wid: Any) -> str:
 
 
 def _extras(item: dict[str, Any], skip: set[str]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in skip and not isinstance(v, (dict, list))}
+    return vendor_extras({k: v for k, v in item.items() if not isinstance(v, (dict, list))}, skip)
 
 
 def _need(item: dict[str, Any], field: str, path: Path, where: str) -> str:
@@ -96,9 +96,10 @@ def _users(path: Path, g: Graph) -> None:
     for n, item in enumerate(list_items(path, "data")):
         uid = _need(item, "id", path, f"user {n + 1}")
         node = f"anthropic:user:{uid}"
+        # An unexpected vendor `created_at` must not collide with ours: added_at wins.
         g.account(node, item.get("email"), name=item.get("name"),
-                  created_at=ts(item.get("added_at")), added_at=ts(item.get("added_at")),
-                  **_extras(item, {"id", "email", "name", "added_at", "type"}))
+                  **{**_extras(item, {"id", "email", "name", "added_at", "type"}),
+                     "created_at": ts(item.get("added_at")), "added_at": ts(item.get("added_at"))})
         role = item.get("role")
         g.edge(node, DEFAULT_WORKSPACE, EdgeKind.MEMBER_OF, role=role)
         if role == "admin":

@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.model import EdgeKind, NodeKind, Records
 
-from .ai_records import (Graph, UsageSum, as_float, as_int, day_of, gc_paused, selected,
+from .ai_records import (vendor_extras, Graph, UsageSum, as_float, as_int, day_of, gc_paused, selected,
                          split_hint, ts, unknown_key_warnings)
 from .errors import IngestError
 from .files import list_items
@@ -60,7 +60,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
 
 
 def _extras(item: dict[str, Any], skip: set[str]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in skip and k not in _DROP}
+    return vendor_extras(item, skip, _DROP)
 
 
 def _keys(path: Path, g: Graph) -> set[str]:

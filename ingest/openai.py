@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.model import CostRow, EdgeKind, NodeKind, Records
 
-from .ai_records import (Graph, UsageSum, as_float, as_int, day_of, gc_paused, require_dict,
+from .ai_records import (vendor_extras, Graph, UsageSum, as_float, as_int, day_of, gc_paused, require_dict,
                          selected, split_hint, status_active, ts, unknown_key_warnings)
 from .errors import IngestError
 from .files import list_items
@@ -79,8 +79,8 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
 
 def _vendor_props(item: dict[str, Any], skip: set[str]) -> dict[str, Any]:
     """Fields kept under their own names (minus what is mapped and any secret)."""
-    return {k: v for k, v in item.items() if k not in skip and k not in _SECRET_FIELDS
-            and not isinstance(v, (dict, list))}
+    return vendor_extras({k: v for k, v in item.items() if not isinstance(v, (dict, list))},
+                         skip, _SECRET_FIELDS)
 
 
 def _need_id(item: dict[str, Any], path: Path, where: str) -> str:
@@ -95,8 +95,9 @@ def _users(path: Path, g: Graph, org_node: str) -> None:
         uid = _need_id(item, path, f"user {n + 1}")
         node = f"openai:user:{uid}"
         props = _vendor_props(item, {"id", "email", "name", "added_at", "object"})
+        # An unexpected vendor `created_at` must not collide with ours: added_at wins.
         g.account(node, item.get("email"), name=item.get("name"),
-                  created_at=ts(item.get("added_at")), added_at=ts(item.get("added_at")), **props)
+                  **{**props, "created_at": ts(item.get("added_at")), "added_at": ts(item.get("added_at"))})
         role = item.get("role")
         g.edge(node, org_node, EdgeKind.MEMBER_OF, role=role)
         if role == "owner":
