@@ -8,16 +8,14 @@ a ServiceAccount), summed per day x identity x model.
 """
 from __future__ import annotations
 
-import gzip
-import io
-import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from engine.model import NodeKind, Records
 
 from .ai_records import gc_paused, Graph, UsageSum, as_int, day_of, require_dict, selected
 from .errors import IngestError
+from .files import read_jsonl
 
 SOURCE = "aws"
 INVOCATIONS = Path("bedrock") / "invocations"
@@ -48,27 +46,6 @@ def identity_node(arn: Any) -> tuple[str, str] | None:
     return None
 
 
-def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        raw = path.read_bytes()
-        if path.suffix == ".gz":
-            raw = gzip.decompress(raw)
-        text = raw.decode("utf-8-sig")
-    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
-        raise IngestError(path, f"cannot read: {exc}") from exc
-    for lineno, line in enumerate(io.StringIO(text), 1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise IngestError(path, f"line {lineno}: invalid JSON: {exc.msg}") from exc
-        if not isinstance(obj, dict):
-            raise IngestError(path, f"line {lineno}: expected a JSON object")
-        yield lineno, obj
-
-
 @gc_paused
 def ingest(root: Path, only: set[Path] | None = None) -> Records:
     root = Path(root)
@@ -84,7 +61,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
     unknown_callers = 0
     for path in files:
         rec.files.append(str(path))
-        for lineno, obj in _lines(path):
+        for lineno, obj in read_jsonl(path):
             where = f"line {lineno}"
             if "modelId" not in obj or "timestamp" not in obj:
                 raise IngestError(path, f"{where}: not a Bedrock model invocation log record "

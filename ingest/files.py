@@ -3,6 +3,7 @@ Every failure becomes an IngestError naming the file."""
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 from pathlib import Path
@@ -81,22 +82,25 @@ def _is_item(first: Any, keys: tuple[str, ...]) -> bool:
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) per non-blank line; `.gz` files are decompressed."""
     try:
-        handle = path.open(encoding="utf-8-sig")
-    except OSError as exc:
-        raise IngestError(path, f"cannot read: {exc.strerror or exc}") from exc
-    with handle:
-        for lineno, line in enumerate(handle, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise IngestError(path, f"line {lineno}: invalid JSON: {exc.msg}") from exc
-            if not isinstance(obj, dict):
-                raise IngestError(path, f"line {lineno}: expected a JSON object")
-            yield lineno, obj
+        raw = path.read_bytes()
+        if path.suffix == ".gz":
+            raw = gzip.decompress(raw)
+        text = raw.decode("utf-8-sig")
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+        raise IngestError(path, f"cannot read: {exc}") from exc
+    for lineno, line in enumerate(io.StringIO(text), 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise IngestError(path, f"line {lineno}: invalid JSON: {exc.msg}") from exc
+        if not isinstance(obj, dict):
+            raise IngestError(path, f"line {lineno}: expected a JSON object")
+        yield lineno, obj
 
 
 def read_csv(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, str]]:

@@ -69,6 +69,13 @@ class LiveServer:
                           headers=headers or {}, timeout=30)
 
 
+def gql_data(resp):
+    """The `data` of a GraphQL HTTP response that must have no errors."""
+    body = resp.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory) -> Path:
     """The bundled demo loaded once per session into a real SQLite file (read-only use)."""

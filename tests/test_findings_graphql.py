@@ -4,7 +4,7 @@ import pytest
 
 from api.app import create_app
 from engine.service import Engine
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, gql_data as data
 
 LEAK = "anthropic:api_key:apikey_01DataAgent"
 
@@ -15,12 +15,6 @@ def server(demo_db):
     with LiveServer(create_app(eng)) as srv:
         yield srv
     eng.close()
-
-
-def data(resp):
-    body = resp.json()
-    assert "errors" not in body, body
-    return body["data"]
 
 
 PAGE = """query($first: Int, $after: String, $rule: String, $severity: String, $subject: ID) {

@@ -3,21 +3,9 @@ import pytest
 
 from api.app import create_app
 from engine.service import Engine
-from tests.conftest import LiveServer, write
+from tests.api_helpers import SMALL_ORG as INV
+from tests.conftest import LiveServer, write, gql_data as data
 
-INV = """
-teams: [{id: t, members: [a@x.io], owners: [a@x.io]}]
-ai_tools:
-  - {id: bot, name: Bot, owner: team:t, credentials: [openai:api_key:k1]}
-saas_apps:
-  - {id: crm, data: [{id: data:records, access: write}]}
-data_sources:
-  - {id: records, sensitivity: restricted, stores_secrets: [aws:access_key:ci:1]}
-  - {id: wh, sensitivity: restricted}
-access:
-  - {principal: tool:bot, target: saas:crm, access: read}
-  - {principal: aws:access_key:ci:1, target: data:wh, access: admin}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +17,6 @@ def server(tmp_path_factory):
     with LiveServer(create_app(eng)) as srv:
         yield srv
     eng.close()
-
-
-def data(resp):
-    body = resp.json()
-    assert "errors" not in body, body
-    return body["data"]
 
 
 def test_node_fields(server):
