@@ -3,16 +3,20 @@ embedded pipeline, against the obvious alternatives, in one run.
 
     python bench/benchmark.py --people 16000            # ~100k graph nodes
     python bench/benchmark.py --people 180000           # ~1M graph nodes
+    python bench/benchmark.py --db FILE                 # reuse a loaded db (no generate, no ingest)
     python bench/benchmark.py --snapshot DIR --db FILE  # reuse a generated snapshot / loaded db
     NEO4J_URI=bolt://127.0.0.1:7687 NEO4J_PASSWORD=... python bench/benchmark.py --people 2000 --neo4j
 
 Prints one table:
 
 - generate: the snapshot (files, rows, seconds);
-- ingest: parse + one-transaction load per source, records/s (records = nodes +
-  edges + usage + cost + activity rows), in a child process so its memory does
-  not count against the store;
-- load: SQLite -> in-memory graph (node views, CSR indexes), seconds and peak RSS;
+- ingest: parse + one-transaction load per source on two processes (as `burnpath
+  ingest`, without its closing graph build: that is the cold load below), records/s
+  (records = nodes + edges + usage + cost + activity rows), in a child process so
+  its memory does not count against the store;
+- load, cold: the first start after an ingest, graph built from the SQLite rows and
+  cached beside the db (engine.graph_cache), in a child process (seconds, CPU, the
+  build's steps, RSS); warm: the next start, from that cache (seconds, CPU, RSS);
 - blastRadius: p50/p95 at --depth over a seeded sample of sources of every node
   kind, both the bare traversal (Store.blast_radius) and the whole GraphQL resolver
   work (Engine.blast_radius, with $/hour exposure);
@@ -62,33 +66,29 @@ def pct(values: list[float], q: float) -> float:
 
 # --- ingest, in a child process -----------------------------------------------------
 def ingest_child(snapshot: str, db: str) -> None:
-    """Parse each source and load it in its own transaction, one source at a time (a
-    million-node org's parsed records do not all fit in memory at once, so this is
-    how a large snapshot is ingested: `burnpath ingest` per source directory).
-    Prints JSON figures."""
+    """What `burnpath ingest` does, minus the graph build at its end (timed as the
+    cold load): every source parsed and written in its own transaction, on both cores
+    (ingest.pipeline: a worker parses the next source while this process writes).
+    Prints JSON figures; CPU counts both processes."""
     from engine.store.sqlite import SQLiteStore
-    from ingest.snapshot import plan, read_source
+    from ingest.pipeline import ingest_loads
+    from ingest.snapshot import plan
     store = SQLiteStore(db)
-    per_source = {}
-    parse_s = write_s = 0.0
     cpu0 = time.process_time()
-    for load in plan([snapshot]):
-        t = time.perf_counter()
-        records = read_source(load)
-        c = records.counts()
-        n = sum(c[k] for k in ("nodes", "edges", "usage", "costs", "activity"))
-        t1 = time.perf_counter()
-        store.load(records, complete=load.complete)
-        t2 = time.perf_counter()
-        del records
-        per_source[load.source] = {"records": n, "parse_s": t1 - t, "write_s": t2 - t1}
-        parse_s += t1 - t
-        write_s += t2 - t1
+    t = time.perf_counter()
+    results = ingest_loads(store, plan([snapshot]))
+    wall = time.perf_counter() - t
     store.close()
-    total = sum(v["records"] for v in per_source.values())
-    print(json.dumps({"records": total, "parse_s": parse_s, "write_s": write_s,
-                      "cpu_s": time.process_time() - cpu0,
-                      "per_source": per_source, "peak_rss_mb": rss_peak_mb()}))
+    per_source = {}
+    for r in results:
+        n = sum(r.counts.get(k, 0) for k in ("nodes", "edges", "usage", "costs", "activity"))
+        per_source[r.source] = per_source.get(r.source, 0) + n
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = sum(per_source.values())
+    print(json.dumps({"records": total, "wall_s": wall,
+                      "cpu_s": time.process_time() - cpu0 + children.ru_utime + children.ru_stime,
+                      "per_source": per_source, "peak_rss_mb": rss_peak_mb(),
+                      "worker_peak_rss_mb": children.ru_maxrss / 1024.0}))
 
 
 def run_ingest(snapshot: Path, db: Path) -> dict:
@@ -98,6 +98,30 @@ def run_ingest(snapshot: Path, db: Path) -> dict:
                          capture_output=True, text=True, cwd=str(ROOT))
     if out.returncode != 0:
         raise SystemExit(f"ingest failed:\n{out.stderr[-4000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- cold load, in a child process ---------------------------------------------------
+def load_child(db: str) -> None:
+    """The first load after an ingest: no graph cache, the graph built from the rows
+    (then cached for the next start). Prints JSON figures."""
+    from engine import graph_cache
+    from engine.store.sqlite import SQLiteStore
+    graph_cache.cache_path(Path(db)).unlink(missing_ok=True)
+    store = SQLiteStore(db)
+    t, c = time.perf_counter(), time.process_time()
+    graph = store.graph()
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    print(json.dumps({"seconds": wall, "cpu_s": cpu, "source": store.graph_source,
+                      **store.graph_timings, "rss_mb": rss_now_mb(), "peak_rss_mb": rss_peak_mb(),
+                      "nodes": len(graph.ids)}))
+
+
+def run_cold_load(db: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--load-child", str(db)],
+                         capture_output=True, text=True, cwd=str(ROOT))
+    if out.returncode != 0:
+        raise SystemExit(f"cold load failed:\n{out.stderr[-4000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -131,12 +155,14 @@ def networkx_baseline(graph, ids: list[str], depth: int, ours: list) -> dict:
     """The obvious alternative: a networkx DiGraph of the traversable edges and a
     depth-limited shortest-path search from each source."""
     import networkx as nx
-    from engine.model import EDGE_KINDS, EdgeKind
-    trav = {k.value for k in EdgeKind if EDGE_KINDS[k].traversable}
+    from engine.graph import EDGE_TRAVERSABLE
     t = time.perf_counter()
     g = nx.DiGraph()
     g.add_nodes_from(graph.ids)
-    g.add_edges_from((e.src, e.dst) for e in graph.edges if e.kind in trav)
+    # From the edge arrays (the graph keeps its edges as columns: no EdgeView needed).
+    trav = EDGE_TRAVERSABLE[graph.e_kind]
+    names = graph.ids
+    g.add_edges_from((names[s], names[d]) for s, d in zip(graph.e_src[trav].tolist(), graph.e_dst[trav].tolist()))
     build = time.perf_counter() - t
     gc.collect()
     gc.freeze()     # as engine.graph does for its own graph: timed alike
@@ -183,10 +209,16 @@ def main() -> int:
     p.add_argument("--skip-rules", action="store_true")
     p.add_argument("--skip-networkx", action="store_true")
     p.add_argument("--json", default=None, help="also write the figures here")
+    p.add_argument("--skip-cold", action="store_true",
+                   help="skip the cold load (graph built from the rows, in a child process)")
     p.add_argument("--ingest-child", nargs=2, help=argparse.SUPPRESS)
+    p.add_argument("--load-child", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.ingest_child:
         ingest_child(*args.ingest_child)
+        return 0
+    if args.load_child:
+        load_child(args.load_child)
         return 0
 
     work = Path(args.work or tempfile.mkdtemp(prefix="burnpath-bench-"))
@@ -195,7 +227,8 @@ def main() -> int:
     rows: list[tuple[str, str, str]] = []
 
     snapshot = Path(args.snapshot) if args.snapshot else work / f"snapshot-{args.people}"
-    if not args.snapshot:
+    # A loaded db needs no snapshot (only ingest and the Neo4j baseline read one).
+    if not args.snapshot and not (args.db and not args.neo4j):
         from synth.generate import generate
         stats = generate(args.people, args.seed, snapshot)
         fig["generate"] = {"seconds": stats["seconds"], "files": stats["files"], "rows": stats["rows"]}
@@ -204,28 +237,40 @@ def main() -> int:
     db = Path(args.db) if args.db else work / f"bench-{args.people}.db"
     if not args.db:
         ing = run_ingest(snapshot, db)
-        secs = ing["parse_s"] + ing["write_s"]
+        secs = ing["wall_s"]
         fig["ingest"] = ing
-        rows.append(("ingest (parse + load)", f"{ing['records'] / secs:,.0f} records/s",
-                     f"{ing['records']:,} records in {secs:.1f} s wall (parse {ing['parse_s']:.1f} s, "
-                     f"write {ing['write_s']:.1f} s = {ing['records'] / ing['write_s']:,.0f}/s); "
-                     f"{ing['cpu_s']:.1f} s CPU = {ing['records'] / ing['cpu_s']:,.0f} records per CPU-second"))
+        rows.append(("ingest (parse + load, 2 processes)", f"{ing['records'] / secs:,.0f} records/s",
+                     f"{ing['records']:,} records in {secs:.1f} s wall; {ing['cpu_s']:.1f} s CPU = "
+                     f"{ing['records'] / ing['cpu_s']:,.0f} records per CPU-second; peak RSS "
+                     f"{ing['peak_rss_mb']:,.0f} MB + worker {ing['worker_peak_rss_mb']:,.0f} MB"))
 
     from engine.service import Engine
+    if not args.skip_cold:
+        # The first start after an ingest builds the graph from the rows and caches it.
+        cold = run_cold_load(db)
+        fig["load_cold"] = cold
+        rows.append(("load cold (SQLite rows -> memory)", f"{cold['seconds']:.2f} s",
+                     f"{cold['cpu_s']:.2f} s CPU: build {cold.get('build_s', 0):.2f} s + cache write "
+                     f"{cold.get('save_s', 0):.2f} s; RSS {cold['rss_mb']:,.0f} MB, peak "
+                     f"{cold['peak_rss_mb']:,.0f} MB (child process)"))
+        if cold.get("phases"):
+            rows.append(("  cold build by step (CPU)", "", ", ".join(f"{k} {v:.1f} s" for k, v in cold["phases"].items())))
     gc.collect()
     base_rss = rss_now_mb()
     eng = Engine.open(str(db))
     t, c = time.perf_counter(), time.process_time()
     graph = eng.graph()
     load_s, load_cpu = time.perf_counter() - t, time.process_time() - c
+    source = getattr(eng.store, "graph_source", None)
     fig["graph"] = {"nodes": len(graph.ids), "edges": len(graph.edges),
                     "traversable_edges": int(len(graph.fwd.indices))}
-    fig["load"] = {"seconds": load_s, "peak_rss_mb": rss_peak_mb(), "rss_mb": rss_now_mb(),
+    fig["load"] = {"seconds": load_s, "source": source, "peak_rss_mb": rss_peak_mb(), "rss_mb": rss_now_mb(),
                    "rss_before_mb": base_rss}
     rows.append(("graph", f"{len(graph.ids):,} nodes", f"{len(graph.edges):,} edges "
                  f"({len(graph.fwd.indices):,} traversable)"))
     fig["load"]["cpu_s"] = load_cpu
-    rows.append(("load (SQLite -> memory)", f"{load_s:.2f} s",
+    label = "load warm (graph cache -> memory)" if source == "cache" else "load (SQLite rows -> memory)"
+    rows.append((label, f"{load_s:.2f} s",
                  f"{load_cpu:.2f} s CPU; RSS {rss_now_mb():,.0f} MB, peak {rss_peak_mb():,.0f} MB"))
 
     from engine.traversal import traverse
@@ -252,8 +297,13 @@ def main() -> int:
                  f"through the store p95 {pct(store_t, .95):.2f} ms; "
                  f"reach p50 {pct(sizes, .5):.0f}, max {max(sizes):,} nodes)"))
     who_t, _ = time_each(lambda nid: eng.store.who_can_reach(nid, args.depth), ids)
-    fig["who_can_reach"] = {"p50_ms": pct(who_t, .5), "p95_ms": pct(who_t, .95)}
-    rows.append((f"whoCanReach depth {args.depth}", f"p95 {pct(who_t, .95):.2f} ms", f"p50 {pct(who_t, .5):.2f} ms"))
+    who_cpu = CPU_MS[id(who_t)]
+    fig["who_can_reach"] = {"p50_ms": pct(who_t, .5), "p95_ms": pct(who_t, .95),
+                            "cpu_p50_ms": pct(who_cpu, .5), "cpu_p95_ms": pct(who_cpu, .95)}
+    rows.append((f"whoCanReach depth {args.depth}", f"p95 {pct(who_t, .95):.2f} ms",
+                 f"p50 {pct(who_t, .5):.2f} ms; CPU p50 {pct(who_cpu, .5):.2f} / p95 {pct(who_cpu, .95):.2f} ms"))
+    fig["after_queries"] = {"rss_mb": rss_now_mb(), "peak_rss_mb": rss_peak_mb()}
+    rows.append(("RSS after load + queries", f"{rss_now_mb():,.0f} MB", f"peak {rss_peak_mb():,.0f} MB"))
 
     if not args.skip_networkx:
         nxb = networkx_baseline(graph, ids, args.depth, ours)

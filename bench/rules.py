@@ -47,7 +47,7 @@ def measure(label: str, db: Path, risk_sample: int | None = None, reference: boo
     usage_rows = eng.store._conn().execute("SELECT COUNT(*) FROM usage WHERE removed_at IS NULL").fetchone()[0] \
         if hasattr(eng.store, "_conn") else len(eng.store.usage())
     facts, t_facts, c_facts = _tc(lambda: facts_of(eng))
-    _, t_usage, c_usage = _tc(lambda: facts._daily)
+    _, t_usage, c_usage = _tc(lambda: facts._usage)
     per_rule = []
     for rule in rules_of(eng):
         found, secs, cpu = _tc(lambda: evaluate_rule(rule, facts))
@@ -61,7 +61,7 @@ def measure(label: str, db: Path, risk_sample: int | None = None, reference: boo
         ref_eng = Engine.open(str(db))
         ref_eng.graph()
         ref_facts = facts_of(ref_eng)
-        ref_facts._daily
+        ref_facts._usage
         for row, rule in zip(per_rule, rules_of(ref_eng)):
             found, secs, cpu = _tc(lambda: evaluate_rule(rule, ref_facts, screened=False))
             assert len(found) == row[1], rule.id

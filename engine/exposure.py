@@ -159,7 +159,17 @@ def spend_exposure(engine, result) -> tuple[float | None, list[dict[str, Any]]]:
     src = result.source
     if src.kind == NodeKind.Credential.value and src.active:
         creds.append(src.id)
-    for r in result.reachable:
+    # The kind first (no node view needed): most of a big blast radius is not credentials.
+    kind_of = getattr(facts, "kind_of", None)
+    cred_kind = NodeKind.Credential.value
+    reached = result.reachable
+    kinds = getattr(reached, "node_kinds", None)     # the embedded traversal's kind codes
+    if kinds is not None and len(kinds) == len(reached):
+        from .graph import KIND_CODES
+        reached = [reached[i] for i in (kinds == KIND_CODES[cred_kind]).nonzero()[0].tolist()]
+    for r in reached:
+        if kind_of is not None and kind_of(r.node_id) != cred_kind:
+            continue
         v = facts.node(r.node_id)
         if v is not None and v.kind == NodeKind.Credential.value and v.active:
             creds.append(r.node_id)

@@ -84,7 +84,7 @@ def _evaluate_rule(rule: Rule, facts, screened: bool) -> list[Finding]:
     """Findings of one rule. `screened`: run the check only on the subjects its bulk
     screen (engine.rules.screens) lets through; the same findings, far fewer calls.
     Off, every subject of the rule's kinds is checked (the reference path)."""
-    from .rules.checks import CHECKS
+    from .rules.checks import CHECKS, Hit
     from .rules.facts import Facts
     from .rules import screens  # noqa: F401  (registers the screens on CHECKS)
     now = facts.as_of
@@ -97,29 +97,43 @@ def _evaluate_rule(rule: Rule, facts, screened: bool) -> list[Finding]:
     if screened and check is not None and check.screen is not None and type(facts) is Facts:
         keep = check.screen(facts, {**check.defaults, **params})
     views = facts.subjects(rule.match.kinds) if keep is None else facts.subjects_among(rule.match.kinds, keep)
+    # What is the same for every subject, worked out once (Check.run's parameters).
+    run = check.fn if check is not None else None
+    run_params = {**check.defaults, **params} if check is not None else None
+    where = rule.match.where
+    raises = rule.severity_raise
+    append = out.append
     for view in views:
-        subject = Subject(facts, view)
-        if rule.match.where and not all_hold(rule.match.where, subject, now):
-            continue
-        if check is not None:
-            hits = check.run(facts, view, params)
+        subject = None
+        if where:
+            subject = Subject(facts, view)
+            if not all_hold(where, subject, now):
+                continue
+        if run is not None:
+            hits = run(facts, view, run_params)
+            if not hits:
+                continue
         else:
-            from .rules.checks import Hit
             hits = [Hit({"conditions": [{"field": c.field, **c.ops(), "value": _shown(subject.get(c.field))}
-                                        for c in rule.match.where]},
+                                        for c in where]},
                         message=f"{view.id}: {rule.title}")]
         for hit in hits:
-            subject.evidence = hit.evidence
-            if any(k.startswith("evidence.") for k in subject._memo):
-                subject._memo = {k: v for k, v in subject._memo.items() if not k.startswith("evidence.")}
-            severity, reasons = _severity(rule, subject, now)
+            if raises:
+                if subject is None:
+                    subject = Subject(facts, view)
+                subject.evidence = hit.evidence
+                if subject._memo and any(k.startswith("evidence.") for k in subject._memo):
+                    subject._memo = {k: v for k, v in subject._memo.items() if not k.startswith("evidence.")}
+                severity, reasons = _severity(rule, subject, now)
+            else:
+                severity, reasons = rule.severity, [f"base {rule.severity}"]
             evidence = {"summary": hit.message or f"{view.id}: {rule.title}", **hit.evidence,
                         "severity_reasons": reasons}
             if "now" not in evidence:
                 evidence["now"] = now_text
             fid = f"{rule.id}:{view.id}" + (f":{hit.key}" if hit.key else "")
-            out.append(Finding(id=fid, rule=rule.id, title=rule.title, severity=severity,
-                               subject_id=view.id, frameworks=list(rule.frameworks), evidence=evidence))
+            append(Finding(id=fid, rule=rule.id, title=rule.title, severity=severity,
+                           subject_id=view.id, frameworks=list(rule.frameworks), evidence=evidence))
     return out
 
 
@@ -139,7 +153,7 @@ def all_findings(engine, extra_rule_dirs=None) -> list[Finding]:
             for rule in rules:
                 out.extend(evaluate_rule(rule, facts))
             out.sort(key=lambda f: (SEVERITY_RANK[f.severity], f.rule, f.subject_id, f.id))
-            return out
+        return out
     return engine.cached(key, compute)
 
 

@@ -1,6 +1,11 @@
 """The in-memory graph the embedded store loads: node views, integer-indexed edge
 arrays and compressed sparse row (CSR) indexes over the traversable edges, beside
-a networkx view built on demand for ad-hoc analysis."""
+a networkx view built on demand for ad-hoc analysis.
+
+Built two ways with identical results: from NodeView/EdgeView iterables (this
+constructor; the Neo4j store's in-transaction state), or straight from the embedded
+store's rows (engine.graph_build: edges kept as columns, engine.graph_columns). The
+embedded store caches the built graph per generation (engine.graph_cache)."""
 from __future__ import annotations
 
 import bisect
@@ -117,6 +122,16 @@ def latest_timestamp(props_list: list[dict[str, Any]], usage_days: Iterable = ()
     return best
 
 
+def kind_lists(ids: list[str], kinds: np.ndarray, kind_names) -> dict[str, list[str]]:
+    """{kind: ids of that kind, in id order}, keys in kind-code order (ids are sorted,
+    so each kind's list is a gather by kind code)."""
+    out: dict[str, list[str]] = {}
+    for code in np.unique(kinds).tolist():
+        for i in np.nonzero(kinds == code)[0].tolist():
+            out.setdefault(kind_names[i], []).append(ids[i])
+    return out
+
+
 class CSR:
     """Neighbours of node i are indices[indptr[i]:indptr[i+1]]; eids maps back to edges."""
     __slots__ = ("indptr", "indices", "eids")
@@ -162,22 +177,36 @@ class MemoryGraph:
                 views[e.src] = _stub(e.src)
             if e.dst not in views:
                 views[e.dst] = _stub(e.dst)
-        self.ids: list[str] = sorted(views)
-        self.index: dict[str, int] = {nid: i for i, nid in enumerate(self.ids)}
-        self.views: list[NodeView] = [views[i] for i in self.ids]
+        ids = sorted(views)
+        index = {nid: i for i, nid in enumerate(ids)}
+        view_list = [views[i] for i in ids]
         del views
+        n_e = len(edge_list)
+        e_src = np.fromiter((index[e.src] for e in edge_list), dtype=np.int32, count=n_e)
+        e_dst = np.fromiter((index[e.dst] for e in edge_list), dtype=np.int32, count=n_e)
+        e_kind = np.fromiter((EDGE_CODES[e.kind] for e in edge_list), dtype=np.int8, count=n_e)
+        self._assemble(ids, index, view_list, edge_list, e_src, e_dst, e_kind,
+                       _edge_access_codes(edge_list), usage_days)
+
+    def _assemble(self, ids: list[str], index: dict[str, int], views, edges, e_src: np.ndarray,
+                  e_dst: np.ndarray, e_kind: np.ndarray, e_access: np.ndarray, usage_days,
+                  lap=lambda name: None) -> None:
+        """Everything after the node set and edge columns are known: kinds, "now",
+        derived status, CSR indexes, kind lists. `views` must be materialised NodeViews
+        (status derivation rewrites some); `edges` any sequence of EdgeViews."""
+        self.ids: list[str] = ids
+        self.index: dict[str, int] = index
+        self.views = views
         kind_codes = KIND_CODES
         self.kinds = np.fromiter((kind_codes.get(v.kind, 0) for v in self.views), dtype=np.int8,
                                  count=len(self.views))
-        self.edges: list[EdgeView] = edge_list
-        n_e = len(edge_list)
-        idx = self.index
-        self.e_src = np.fromiter((idx[e.src] for e in edge_list), dtype=np.int32, count=n_e)
-        self.e_dst = np.fromiter((idx[e.dst] for e in edge_list), dtype=np.int32, count=n_e)
-        self.e_kind = np.fromiter((EDGE_CODES[e.kind] for e in edge_list), dtype=np.int8, count=n_e)
-        self.e_access = _edge_access_codes(edge_list)
+        self.edges = edges
+        n_e = len(e_src)
+        self.e_src, self.e_dst, self.e_kind, self.e_access = e_src, e_dst, e_kind, e_access
         self.as_of: datetime | None = latest_timestamp([v.properties for v in self.views], usage_days)
+        lap("now")
         self._derive()
+        lap("status")
         trav = np.nonzero(EDGE_TRAVERSABLE[self.e_kind])[0] if n_e else np.zeros(0, dtype=np.int64)
         n = len(self.ids)
         self.fwd = CSR(n, self.e_src[trav], self.e_dst[trav], trav)
@@ -185,14 +214,9 @@ class MemoryGraph:
         all_e = np.arange(n_e, dtype=np.int64)
         self.out_all = CSR(n, self.e_src, self.e_dst, all_e)
         self.in_all = CSR(n, self.e_dst, self.e_src, all_e)
-        # ids are sorted, so each kind's list (in id order) is a gather by kind code.
-        self.by_kind: dict[str, list[str]] = {}
-        ids = self.ids
-        for code in np.unique(self.kinds).tolist():
-            members = np.nonzero(self.kinds == code)[0].tolist()
-            for i in members:
-                v = self.views[i]
-                self.by_kind.setdefault(v.kind, []).append(ids[i])
+        lap("csr")
+        self.by_kind = kind_lists(self.ids, self.kinds, [v.kind for v in self.views])
+        lap("kind lists")
 
     @classmethod
     def from_store(cls, store) -> "MemoryGraph":
@@ -208,7 +232,13 @@ class MemoryGraph:
         paused = gc.isenabled()
         gc.disable()
         try:
-            graph = cls(store.iter_nodes(include_removed=True), store.iter_edges(), days[-1:] if days else [])
+            if hasattr(store, "raw_edge_rows"):
+                # The embedded store: straight from its rows, edges kept as columns.
+                from .graph_build import build
+                graph = build(store, days[-1:] if days else [], getattr(store, "build_phases", None))
+            else:
+                graph = cls(store.iter_nodes(include_removed=True), store.iter_edges(),
+                            days[-1:] if days else [])
         finally:
             if paused:
                 gc.enable()

@@ -1,7 +1,15 @@
 """Who owns what (contract): direct OWNS edges, else through the identity a credential
 acts as (a user-owned key is its user's; a service account's owners), else through
-the project or team it belongs to. Account owners resolve to their person."""
+the project or team it belongs to. Account owners resolve to their person.
+
+`owners_of` answers on anything with node_view / in_edges / out_edges (the graph, a
+store's own reader). On the in-memory graph it goes through an OwnerResolver: the
+same rules over node indexes and per-kind neighbour lists (engine.graph_index), with
+every intermediate answer memoised, so the projects, teams and service accounts that
+thousands of keys resolve through are worked out once each."""
 from __future__ import annotations
+
+import weakref
 
 from .model import EdgeKind, NodeKind
 
@@ -11,6 +19,7 @@ _STEPS = (
     ({EdgeKind.AUTHENTICATES_AS.value}, (NodeKind.ServiceAccount.value, NodeKind.Account.value)),
     ({EdgeKind.MEMBER_OF.value, EdgeKind.CAN_ACCESS.value}, (NodeKind.Project.value, NodeKind.Team.value)),
 )
+_MAX_DEPTH = 3
 
 
 def _as_owner(graph, node_id: str) -> str:
@@ -30,12 +39,16 @@ def direct_owners(graph, node_id: str) -> list[str]:
 def owners_of(engine_or_graph, node_id: str) -> list[str]:
     """Resolved owners of a node: persons, teams (or unlinked accounts), sorted."""
     graph = engine_or_graph.graph() if hasattr(engine_or_graph, "graph") else engine_or_graph
+    resolver = resolver_for(graph)
+    if resolver is not None:
+        return list(resolver.owners(node_id))
     return _resolve(graph, node_id, depth=0)
 
 
 def _resolve(graph, node_id: str, depth: int) -> list[str]:
+    """The rules, straight over edges (any graph-like reader; the reference)."""
     found = direct_owners(graph, node_id)
-    if found or depth > 3:
+    if found or depth > _MAX_DEPTH:
         return found
     for kinds, targets in _STEPS:
         out: set[str] = set()
@@ -52,3 +65,90 @@ def _resolve(graph, node_id: str, depth: int) -> list[str]:
         if out:
             return sorted(out)
     return []
+
+
+_RESOLVERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def resolver_for(graph) -> "OwnerResolver | None":
+    """The memoised resolver of an in-memory graph (MemoryGraph or its AdjacencyIndex),
+    one per graph object; None for any other reader."""
+    from .graph import MemoryGraph
+    from .graph_index import AdjacencyIndex, adjacency
+    if isinstance(graph, AdjacencyIndex):
+        graph = graph.g
+    if not isinstance(graph, MemoryGraph):
+        return None
+    found = _RESOLVERS.get(graph)
+    if found is None:
+        found = _RESOLVERS[graph] = OwnerResolver(adjacency(graph))
+    return found
+
+
+_ACCOUNT = NodeKind.Account.value
+_TEAM = NodeKind.Team.value
+_STEP_TARGETS = tuple((tuple(kinds), frozenset(targets)) for kinds, targets in _STEPS)
+
+
+class OwnerResolver:
+    """_resolve's answers by node index, each intermediate one computed once. Lists it
+    returns are shared: callers copy before handing them out."""
+
+    def __init__(self, adj):
+        self.adj = adj
+        self.ids = adj.ids
+        self._as: dict[int, str] = {}
+        self._direct: dict[int, list[str]] = {}
+        self._resolved: dict[tuple[int, int], list[str]] = {}
+
+    def owners(self, node_id: str) -> list[str]:
+        i = self.adj.index.get(node_id)
+        if i is None:
+            return []
+        return self.resolve(i, 0)
+
+    def as_owner(self, i: int) -> str:
+        found = self._as.get(i)
+        if found is None:
+            found = self.ids[i]
+            if self.adj.kind_at(i) == _ACCOUNT:
+                people = self.adj.in_nbrs(i, EdgeKind.HAS_ACCOUNT.value)
+                if people:
+                    found = min(self.ids[j] for j in people)
+            self._as[i] = found
+        return found
+
+    def direct(self, i: int) -> list[str]:
+        found = self._direct.get(i)
+        if found is None:
+            found = self._direct[i] = sorted({self.as_owner(j) for j in self.adj.in_nbrs(i, EdgeKind.OWNS.value)})
+        return found
+
+    def resolve(self, i: int, depth: int) -> list[str]:
+        found = self.direct(i)
+        if found or depth > _MAX_DEPTH:
+            return found
+        key = (i, depth)
+        done = self._resolved.get(key)
+        if done is not None:
+            return done
+        adj = self.adj
+        result: list[str] = []
+        for kinds, targets in _STEP_TARGETS:
+            out: set[str] = set()
+            for kind in kinds:
+                for j in adj.out_nbrs(i, kind):
+                    k = adj.kind_at(j)
+                    if k not in targets:
+                        continue
+                    if k == _ACCOUNT:
+                        out.add(self.as_owner(j))
+                    elif k == _TEAM and not self.direct(j):
+                        out.add(self.ids[j])
+                    else:
+                        out.update(self.resolve(j, depth + 1))
+            if out:
+                result = sorted(out)
+                break
+        self._resolved[key] = result
+        return result

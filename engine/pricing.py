@@ -119,7 +119,11 @@ def _price(model: str, raw: Any, source: str) -> Price | None:
 def bundled(path: str = str(PRICES_FILE)) -> tuple[str, dict[str, Price]]:
     """(as_of, {model: Price}) of the bundled table."""
     import yaml
-    data = yaml.safe_load(Path(path).read_text()) or {}
+    text = Path(path).read_text()
+    try:    # libyaml when there (same document, faster), else the Python loader
+        data = yaml.load(text, Loader=yaml.CSafeLoader) or {}
+    except (AttributeError, yaml.YAMLError):
+        data = yaml.safe_load(text) or {}
     as_of = str(data.get("as_of", "undated"))
     table = {}
     for model, raw in (data.get("models") or {}).items():

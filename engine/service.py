@@ -69,6 +69,9 @@ class Engine:
     def as_of(self) -> datetime | None:
         if self._as_of is not None:
             return self._as_of
+        stored = getattr(self.store, "data_as_of", None)   # a store that keeps "now" (Neo4j)
+        if stored is not None:
+            return stored()
         return self.graph().as_of
 
     # --- nodes --------------------------------------------------------------
@@ -102,21 +105,19 @@ class Engine:
         return self.store.who_can_reach(node_id, max_depth)
 
     # --- ingest -------------------------------------------------------------
-    def ingest(self, paths: list[str | Path]) -> list[LoadResult]:
-        """Parse and write one source at a time, each in one transaction, so memory is
-        bounded by the largest source rather than the whole snapshot. A bad file stops
-        the ingest with nothing of its source written; sources already written stay
-        (the error carries their results as `loaded`)."""
-        from ingest.errors import IngestError
-        from ingest.snapshot import plan, read_source
-        results: list[LoadResult] = []
-        for load in plan(paths):
-            try:
-                records = read_source(load)
-            except IngestError as exc:
-                exc.loaded = results
-                exc.source = load.source
-                raise
-            results.append(self.store.load(records, complete=load.complete))
-            del records
+    def ingest(self, paths: list[str | Path], parallel: bool | None = None) -> list[LoadResult]:
+        """Parse and write source by source, each in one transaction, so memory is
+        bounded by the largest two sources rather than the whole snapshot; on a large
+        snapshot the next source is parsed in a worker process while this one is written
+        (ingest.pipeline; `parallel` forces that on or off). A bad file stops the ingest
+        with nothing of its source written; sources already written stay (the error
+        carries their results as `loaded`)."""
+        from ingest.pipeline import ingest_loads
+        from ingest.snapshot import plan
+        results = ingest_loads(self.store, plan(paths), parallel)
+        # Build the new generation's graph now (the embedded store caches it beside the
+        # file), so the next `serve` or query maps it in instead of rebuilding it.
+        prepare = getattr(self.store, "prepare_graph", None)
+        if results and prepare is not None:
+            prepare()
         return results

@@ -282,7 +282,9 @@ def _spend(engine, group_by: str, start, end) -> list[SpendRow]:
             acc.subjects.add(subject)
     for acc in by_subject.values():
         acc.usd_micros = round(acc.usd * 1_000_000)
-    attrib = Attributor(engine)
+    # A store may answer attribution itself (Neo4j: Cypher, no in-memory graph).
+    provider = getattr(engine.store, "spend_attributor", None)
+    attrib = provider(engine) if provider is not None else Attributor(engine)
     groups: dict[str | None, _Acc] = defaultdict(_Acc)
     for (subject, credential, model, project), acc in sorted(
             by_subject.items(), key=lambda kv: tuple("" if x is None else x for x in kv[0])):
@@ -323,7 +325,8 @@ class Reconciliation:
 def reconcile(engine, start: date | None = None, end: date | None = None) -> list[Reconciliation]:
     """Per source and scope: invoice costs (OpenAI costs, Anthropic cost_report) vs the
     measured spend of that source's usage in the same scope. Never adds the two."""
-    graph = engine.graph()
+    provider = getattr(engine.store, "spend_attributor", None)   # Neo4j: views read with Cypher
+    node_view = provider(engine).node_view if provider is not None else engine.graph().node_view
     invoice: dict[tuple, float] = defaultdict(float)
     for c in engine.store.costs(start, end):
         invoice[(c.source, c.scope_id)] += c.usd
@@ -336,7 +339,7 @@ def reconcile(engine, start: date | None = None, end: date | None = None) -> lis
             continue
         scope = r.project_id
         if r.credential_id:
-            view = graph.node_view(r.credential_id)
+            view = node_view(r.credential_id)
             if view is not None and view.properties.get("project_id"):
                 scope = view.properties["project_id"]
         measured[(r.source, scope)] += p.usd

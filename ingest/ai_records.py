@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 
 from engine.derive import iso, parse_ts
 from engine.ids import looks_like_email, person_id
-from engine.model import Edge, EdgeKind, Node, NodeKind, Records, UsageRow
+from engine.model import EdgeKind, NodeKind, Records, UsageRow, trusted_edge, trusted_node, trusted_usage
 
 from .errors import IngestError
 
@@ -110,7 +110,9 @@ def clean(props: dict[str, Any]) -> dict[str, Any]:
 
 
 class Graph:
-    """Builds one source's nodes and edges, linking accounts with an email to people."""
+    """Builds one source's nodes and edges, linking accounts with an email to people.
+    Ids are formatted by the callers, kinds are ours and `active` is a bool or None, so
+    records are built without re-validation (engine.model.trusted_node)."""
 
     def __init__(self, rec: Records):
         self.rec = rec
@@ -119,8 +121,7 @@ class Graph:
 
     def node(self, node_id: str, kind: NodeKind, name: str | None = None,
              active: bool | None = None, **props: Any) -> str:
-        self.rec.nodes.append(Node(id=node_id, kind=kind, name=name, active=active,
-                                   properties=clean(props)))
+        self.rec.nodes.append(trusted_node(node_id, kind, name, active, clean(props)))
         return node_id
 
     def edge(self, src: str, dst: str, kind: EdgeKind, **props: Any) -> None:
@@ -128,7 +129,7 @@ class Graph:
         if key in self._edges and not props:
             return
         self._edges.add(key)
-        self.rec.edges.append(Edge(src=src, dst=dst, kind=kind, properties=clean(props)))
+        self.rec.edges.append(trusted_edge(src, dst, kind, clean(props)))
 
     def account(self, node_id: str, email: Any, name: str | None = None,
                 active: bool | None = None, **props: Any) -> str:
@@ -140,8 +141,8 @@ class Graph:
             pid = person_id(email)
             if pid not in self._people:
                 self._people.add(pid)
-                self.rec.nodes.append(Node(id=pid, kind=NodeKind.Person,
-                                           properties={"email": pid[len("person:"):]}))
+                self.rec.nodes.append(trusted_node(pid, NodeKind.Person, None, None,
+                                                   {"email": pid[len("person:"):]}))
             self.edge(pid, node_id, EdgeKind.HAS_ACCOUNT)
         return node_id
 
@@ -198,13 +199,11 @@ class UsageSum:
 
     def usage_rows(self) -> list[UsageRow]:
         """In first-seen order (the file's), so re-reading a file gives the same list.
-        (Plain construction: pydantic's validating __init__ measured faster than
-        model_construct here.)"""
+        Every sum was checked as it was added (ints via as_int, dates via day_of), so
+        the rows are built without re-validation (engine.model.trusted_usage)."""
         source = self.source
-        return [UsageRow(day=day, model=model, credential_id=cred, project_id=proj, account_id=acct,
-                         input_tokens=tin, output_tokens=tout, cached_input_tokens=cached,
-                         requests=reqs, vendor_usd=usd,
-                         properties={"vendor": source, **extra} if extra else {"vendor": source})
+        return [trusted_usage(day, model, cred, proj, acct, tin, tout, cached, reqs, usd,
+                              {"vendor": source, **extra} if extra else {"vendor": source})
                 for (day, cred, proj, acct, model), (tin, tout, cached, reqs, usd, extra)
                 in self.rows.items()]
 

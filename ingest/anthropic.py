@@ -202,22 +202,34 @@ def _buckets(path: Path):
 def _messages(path: Path, usage: UsageSum, rec: Records) -> list[str | None]:
     used = []
     unknown: set[str] = set()
+    add = usage.add
     for day, where, results in _buckets(path):
         for m, r in enumerate(results):
-            w = f"{where} result {m + 1}"
-            r = require_dict(r, path, w)
-            unknown |= {k for k in r if k not in USAGE_FIELDS}
+            if type(r) is not dict:
+                require_dict(r, path, f"{where} result {m + 1}")
+            if not r.keys() <= USAGE_FIELDS:
+                unknown |= r.keys() - USAGE_FIELDS
+            # Millions of rows: plain ints pass straight through; only a wrong value
+            # pays for formatting its location.
             creation = r.get("cache_creation")
             if isinstance(creation, dict):
-                written = sum(as_int(v, path, f"{w} cache_creation.{k}") for k, v in creation.items())
+                written = 0
+                for k, v in creation.items():
+                    written += v if type(v) is int else as_int(
+                        v, path, f"{where} result {m + 1} cache_creation.{k}")
             elif creation is None:
-                written = (as_int(r.get("cache_creation_5m_input_tokens"), path, w)
-                           + as_int(r.get("cache_creation_1h_input_tokens"), path, w))
+                c5, c1 = r.get("cache_creation_5m_input_tokens"), r.get("cache_creation_1h_input_tokens")
+                if type(c5) is not int or type(c1) is not int:
+                    c5 = as_int(c5, path, f"{where} result {m + 1}")
+                    c1 = as_int(c1, path, f"{where} result {m + 1}")
+                written = c5 + c1
             else:
-                raise IngestError(path, f"{w}: cache_creation is {type(creation).__name__}, "
-                                        f"expected an object")
-            uncached = as_int(r.get("uncached_input_tokens"), path, f"{w} uncached_input_tokens")
-            read = as_int(r.get("cache_read_input_tokens"), path, f"{w} cache_read_input_tokens")
+                raise IngestError(path, f"{where} result {m + 1}: cache_creation is "
+                                        f"{type(creation).__name__}, expected an object")
+            uncached, read = r.get("uncached_input_tokens"), r.get("cache_read_input_tokens")
+            if type(uncached) is not int or type(read) is not int:
+                uncached = as_int(uncached, path, f"{where} result {m + 1} uncached_input_tokens")
+                read = as_int(read, path, f"{where} result {m + 1} cache_read_input_tokens")
             extra: dict[str, int] = {}
             if written:
                 extra["cache_creation_input_tokens"] = written
@@ -225,17 +237,18 @@ def _messages(path: Path, usage: UsageSum, rec: Records) -> list[str | None]:
             if isinstance(tools, dict):
                 for k, v in tools.items():
                     if v:
-                        extra[k] = as_int(v, path, f"{w} server_tool_use.{k}")
+                        extra[k] = as_int(v, path, f"{where} result {m + 1} server_tool_use.{k}")
+            output = r.get("output_tokens")
+            if type(output) is not int:
+                output = as_int(output, path, f"{where} result {m + 1} output_tokens")
             kid = r.get("api_key_id")
             used.append(kid)
             acct = r.get("account_id")
-            usage.add(day, str(r.get("model") or "unknown"),
-                      f"anthropic:api_key:{kid}" if kid else None,
-                      _workspace_node(r.get("workspace_id")),
-                      f"anthropic:user:{acct}" if acct else None,
-                      input_tokens=uncached + read + written,
-                      output_tokens=as_int(r.get("output_tokens"), path, f"{w} output_tokens"),
-                      cached_input_tokens=read, extra=extra)
+            add(day, str(r.get("model") or "unknown"),
+                f"anthropic:api_key:{kid}" if kid else None,
+                _workspace_node(r.get("workspace_id")),
+                f"anthropic:user:{acct}" if acct else None,
+                uncached + read + written, output, read, 0, None, extra)
     if unknown:
         rec.warnings.append(f"{SOURCE}: {path.name}: unknown usage field(s) "
                             f"{', '.join(sorted(unknown))} (rows kept)")
@@ -273,10 +286,26 @@ _CODE_NUMBERS = ("sessions", "lines_added", "lines_removed", "commits", "pull_re
 def _claude_code(path: Path, rec: Records, key_names: dict[str, str]) -> None:
     """Activity per person per day (not spend: the contract shows it beside spend)."""
     merged: dict[tuple, dict[str, Any]] = {}
+    days: dict[Any, Any] = {}
+    n = 0
+
+    # Tens of thousands of records with a dozen numbers each: plain ints pass straight
+    # through, and only a wrong value pays for formatting where it was.
+    def num(value: Any, what: str | None) -> int:
+        if type(value) is int:
+            return value
+        return as_int(value, path, f"record {n + 1} {what}" if what else f"record {n + 1}")
+
     for n, item in enumerate(list_items(path, "data")):
-        where = f"record {n + 1}"
-        day = day_of(item.get("date"), path, f"{where} date")
-        actor = require_dict(item.get("actor"), path, f"{where} actor")
+        raw_day = item.get("date")
+        day = days.get(raw_day) if type(raw_day) is str else None
+        if day is None:
+            day = day_of(raw_day, path, f"record {n + 1} date")
+            if type(raw_day) is str:
+                days[raw_day] = day
+        actor = item.get("actor")
+        if type(actor) is not dict:
+            actor = require_dict(actor, path, f"record {n + 1} actor")
         email = actor.get("email_address") or actor.get("email")
         if looks_like_email(email):
             actor_id = person_id(email)
@@ -287,33 +316,34 @@ def _claude_code(path: Path, rec: Records, key_names: dict[str, str]) -> None:
             kid = key_names.get(name)
             actor_id = f"anthropic:api_key:{kid}" if kid else f"anthropic:api_key_name:{name}"
         else:
-            raise IngestError(path, f"{where}: actor names no email, user or API key")
+            raise IngestError(path, f"record {n + 1}: actor names no email, user or API key")
         core = item.get("core_metrics") or {}
         lines = core.get("lines_of_code") or {}
         accepted = rejected = 0
         for tool in (item.get("tool_actions") or {}).values():
             if isinstance(tool, dict):
-                accepted += as_int(tool.get("accepted"), path, f"{where} tool_actions")
-                rejected += as_int(tool.get("rejected"), path, f"{where} tool_actions")
+                accepted += num(tool.get("accepted"), "tool_actions")
+                rejected += num(tool.get("rejected"), "tool_actions")
         tokens_in = tokens_out = 0
         cost_cents = 0.0
         models = []
         for b in item.get("model_breakdown") or []:
-            b = require_dict(b, path, f"{where} model_breakdown")
+            if type(b) is not dict:
+                b = require_dict(b, path, f"record {n + 1} model_breakdown")
             tok = b.get("tokens") or {}
-            tokens_in += sum(as_int(tok.get(k), path, f"{where} tokens") for k in
-                             ("input", "cache_read", "cache_creation"))
-            tokens_out += as_int(tok.get("output"), path, f"{where} tokens")
+            tokens_in += (num(tok.get("input"), "tokens") + num(tok.get("cache_read"), "tokens")
+                          + num(tok.get("cache_creation"), "tokens"))
+            tokens_out += num(tok.get("output"), "tokens")
             cost = b.get("estimated_cost") or {}
-            cost_cents += as_float(cost.get("amount"), path, f"{where} estimated_cost") or 0.0
+            cost_cents += as_float(cost.get("amount"), path, f"record {n + 1} estimated_cost") or 0.0
             if b.get("model"):
                 models.append(b["model"])
         values = {
-            "sessions": as_int(core.get("num_sessions"), path, f"{where} num_sessions"),
-            "lines_added": as_int(lines.get("added"), path, f"{where} lines_of_code"),
-            "lines_removed": as_int(lines.get("removed"), path, f"{where} lines_of_code"),
-            "commits": as_int(core.get("commits_by_claude_code"), path, where),
-            "pull_requests": as_int(core.get("pull_requests_by_claude_code"), path, where),
+            "sessions": num(core.get("num_sessions"), "num_sessions"),
+            "lines_added": num(lines.get("added"), "lines_of_code"),
+            "lines_removed": num(lines.get("removed"), "lines_of_code"),
+            "commits": num(core.get("commits_by_claude_code"), None),
+            "pull_requests": num(core.get("pull_requests_by_claude_code"), None),
             "tool_actions_accepted": accepted, "tool_actions_rejected": rejected,
             "input_tokens": tokens_in, "output_tokens": tokens_out,
             "estimated_cost_usd": cost_cents / 100.0,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.model import EdgeKind, Node, NodeKind, Records
+from engine.model import EdgeKind, NodeKind, Records, trusted_node
 
 from .accounts import clean, edge, ts
 from .errors import IngestError
@@ -62,7 +62,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
                 raise IngestError(path, f"line {line}: empty user")
             uid = f"aws:iam_user:{user}"
             root_row = user == "<root_account>"
-            rec.nodes.append(Node(id=uid, kind=NodeKind.ServiceAccount, name=user, properties=clean({
+            rec.nodes.append(trusted_node(id=uid, kind=NodeKind.ServiceAccount, name=user, properties=clean({
                 "arn": _value(row, "arn"), "root": root_row or None,
                 "created_at": _time(row, "user_creation_time", path, line),
                 "password_enabled": _bool(row, "password_enabled", path, line),
@@ -76,7 +76,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
                 if not active and rotated is None:
                     continue  # the slot was never used: no key
                 kid = f"aws:access_key:{user}:{n}"
-                rec.nodes.append(Node(id=kid, kind=NodeKind.Credential, name=f"{user} access key {n}",
+                rec.nodes.append(trusted_node(id=kid, kind=NodeKind.Credential, name=f"{user} access key {n}",
                                       active=bool(active), properties=clean({
                                           "status": "Active" if active else "Inactive",
                                           "created_at": rotated, "last_rotated_at": rotated,

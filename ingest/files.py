@@ -9,16 +9,33 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+import orjson
+
 from .errors import IngestError
+
+_BOM = b"\xef\xbb\xbf"
 
 
 def read_json(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise IngestError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise IngestError(path, f"cannot read: {exc.strerror or exc}") from exc
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM):]
+    # orjson first: several times faster than the stdlib on a large snapshot. It reads
+    # strict JSON only; anything it refuses (NaN, integers past 64 bits, lone surrogates,
+    # bad UTF-8, an empty file) takes the stdlib's path, whose result or error is the one
+    # this has always given.
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        # (newlines as text mode reads them, so error lines are counted as before)
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        raise IngestError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     if not text.strip():
         raise IngestError(path, "empty file (expected a JSON response body)")
     try:
@@ -95,9 +112,12 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         if not line:
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise IngestError(path, f"line {lineno}: invalid JSON: {exc.msg}") from exc
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            try:
+                obj = json.loads(line)     # what orjson refuses and the stdlib reads (NaN...)
+            except json.JSONDecodeError as exc:
+                raise IngestError(path, f"line {lineno}: invalid JSON: {exc.msg}") from exc
         if not isinstance(obj, dict):
             raise IngestError(path, f"line {lineno}: expected a JSON object")
         yield lineno, obj

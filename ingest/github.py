@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.model import EdgeKind, Node, NodeKind, Records
+from engine.model import EdgeKind, NodeKind, Records, trusted_node
 
 from .accounts import add_account, clean, edge, ts
 from .errors import IngestError
@@ -76,7 +76,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
         org = segment(path, root, 1)
         if org not in orgs:
             orgs.add(org)
-            rec.nodes.append(Node(id=f"github:org:{org.lower()}", kind=NodeKind.Project, name=org,
+            rec.nodes.append(trusted_node(id=f"github:org:{org.lower()}", kind=NodeKind.Project, name=org,
                                   properties={"org": org}))
         return org.lower()
 
@@ -95,7 +95,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             if not slug:
                 raise IngestError(path, f"team without 'slug': keys {sorted(t)[:8]}")
             tid = f"github:team:{org}/{slug}"
-            rec.nodes.append(Node(id=tid, kind=NodeKind.Team, name=t.get("name") or slug,
+            rec.nodes.append(trusted_node(id=tid, kind=NodeKind.Team, name=t.get("name") or slug,
                                   properties=clean({"team_id": t.get("id"), "privacy": t.get("privacy"),
                                                     "description": t.get("description") or None,
                                                     "permission": t.get("permission")})))
@@ -121,7 +121,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             scopes, access = _strongest(p.get("permissions") if isinstance(p.get("permissions"), dict) else {})
             expired = p.get("token_expired")
             pid = f"github:pat:{p['id']}"
-            rec.nodes.append(Node(id=pid, kind=NodeKind.Credential, name=p.get("token_name"),
+            rec.nodes.append(trusted_node(id=pid, kind=NodeKind.Credential, name=p.get("token_name"),
                                   active=None if expired is None else not expired,
                                   properties=clean({
                                       "status": None if expired is None else ("expired" if expired else "active"),
@@ -145,11 +145,11 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             scopes, access = _strongest(i.get("permissions") if isinstance(i.get("permissions"), dict) else {})
             iid, aid = f"github:installation:{i['id']}", f"github:app:{i['app_id']}"
             suspended = ts(i.get("suspended_at"))
-            rec.nodes.append(Node(id=aid, kind=NodeKind.OAuthClient, name=i.get("app_slug"),
+            rec.nodes.append(trusted_node(id=aid, kind=NodeKind.OAuthClient, name=i.get("app_slug"),
                                   properties=clean({"client_id": str(i["app_id"]),
                                                     "client_name": i.get("app_slug"),
                                                     "app_slug": i.get("app_slug")})))
-            rec.nodes.append(Node(id=iid, kind=NodeKind.OAuthGrant, name=i.get("app_slug"),
+            rec.nodes.append(trusted_node(id=iid, kind=NodeKind.OAuthGrant, name=i.get("app_slug"),
                                   active=not suspended, properties=clean({
                                       "client_id": str(i["app_id"]), "client_name": i.get("app_slug"),
                                       "scopes": scopes, "permissions": i.get("permissions"),
@@ -167,7 +167,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
         org = org_of(path)
         seats = list_items(path, "seats")
         if seats or path.exists():
-            rec.nodes.append(Node(id=COPILOT, kind=NodeKind.AITool, name="GitHub Copilot",
+            rec.nodes.append(trusted_node(id=COPILOT, kind=NodeKind.AITool, name="GitHub Copilot",
                                   properties={"vendor": "github", "billing": "seat"}))
         for s in seats:
             assignee = s.get("assignee")

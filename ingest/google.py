@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.model import EdgeKind, Node, NodeKind, Records
+from engine.model import EdgeKind, NodeKind, Records, trusted_node
 
 from .accounts import add_account, clean, edge, ts
 from .errors import IngestError
@@ -87,7 +87,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             for key in [gid, g.get("email"), *(g.get("aliases") or [])]:
                 if key:
                     group_by_key[str(key).lower()] = gid
-            rec.nodes.append(Node(id=f"google:group:{gid}", kind=NodeKind.Team,
+            rec.nodes.append(trusted_node(id=f"google:group:{gid}", kind=NodeKind.Team,
                                   name=g.get("name") or g.get("email"),
                                   properties=clean({"email": g.get("email"),
                                                     "description": g.get("description") or None,
@@ -120,11 +120,11 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             scopes = split_scopes(t.get("scopes"))
             gnode = f"google:token:{uid}:{client}"
             cnode = f"google:oauth_client:{client}"
-            rec.nodes.append(Node(id=cnode, kind=NodeKind.OAuthClient, name=t.get("displayText"),
+            rec.nodes.append(trusted_node(id=cnode, kind=NodeKind.OAuthClient, name=t.get("displayText"),
                                   properties=clean({"client_id": client, "client_name": t.get("displayText"),
                                                     "native_app": t.get("nativeApp"),
                                                     "anonymous": t.get("anonymous")})))
-            rec.nodes.append(Node(id=gnode, kind=NodeKind.OAuthGrant,
+            rec.nodes.append(trusted_node(id=gnode, kind=NodeKind.OAuthGrant,
                                   name=f"{t.get('displayText') or client}", properties=clean({
                                       "client_id": client, "client_name": t.get("displayText"),
                                       "scopes": scopes, "consent_type": "Principal", "user_key": uid,

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.ids import canonical, looks_like_email, person_id
-from engine.model import Access, Edge, EdgeKind, Node, NodeKind, Records
+from engine.model import Access, EdgeKind, NodeKind, Records, trusted_edge, trusted_node
 
 from .errors import IngestError
 from .files import read_yaml
@@ -188,6 +188,8 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
 
 
 def _emit(inv: Inventory, path: Path, rec: Records) -> None:
+    # Every field was validated by the Inventory models (ids and names are text, extras
+    # have text keys): the records are built without re-validation (trusted_node/edge).
     nodes, edges = rec.nodes, rec.edges
     people: set[str] = set()
 
@@ -195,13 +197,13 @@ def _emit(inv: Inventory, path: Path, rec: Records) -> None:
         pid = _principal(ref, path, where)
         if pid.startswith("person:") and pid not in people:
             people.add(pid)
-            nodes.append(Node(id=pid, kind=NodeKind.Person, name=None,
+            nodes.append(trusted_node(id=pid, kind=NodeKind.Person, name=None,
                               properties={"email": pid[len("person:"):]}))
         return pid
 
     for p in inv.people:
         pid = who(p.email, f"people[{p.email}]")
-        nodes.append(Node(id=pid, kind=NodeKind.Person, name=p.name,
+        nodes.append(trusted_node(id=pid, kind=NodeKind.Person, name=p.name,
                           properties={"email": pid[len("person:"):], **p.extras()}))
         for src, logins in p.aliases.items():
             prefix = ALIAS_ACCOUNTS.get(src)
@@ -210,16 +212,16 @@ def _emit(inv: Inventory, path: Path, rec: Records) -> None:
                                         f"(one of {', '.join(ALIAS_ACCOUNTS)})")
             for login in [logins] if isinstance(logins, str) else logins:
                 native = login.lower() if src == "github" else login
-                edges.append(Edge(src=pid, dst=f"{prefix}{native}", kind=EdgeKind.HAS_ACCOUNT,
+                edges.append(trusted_edge(src=pid, dst=f"{prefix}{native}", kind=EdgeKind.HAS_ACCOUNT,
                                   properties={"via": "inventory alias"}))
 
     for t in inv.teams:
         tid = canonical("team", t.id)
-        nodes.append(Node(id=tid, kind=NodeKind.Team, name=t.name or t.id, properties=t.extras()))
+        nodes.append(trusted_node(id=tid, kind=NodeKind.Team, name=t.name or t.id, properties=t.extras()))
         for m in t.members:
-            edges.append(Edge(src=who(m, f"teams[{t.id}].members"), dst=tid, kind=EdgeKind.MEMBER_OF))
+            edges.append(trusted_edge(src=who(m, f"teams[{t.id}].members"), dst=tid, kind=EdgeKind.MEMBER_OF))
         for o in t.owners:
-            edges.append(Edge(src=who(o, f"teams[{t.id}].owners"), dst=tid, kind=EdgeKind.OWNS))
+            edges.append(trusted_edge(src=who(o, f"teams[{t.id}].owners"), dst=tid, kind=EdgeKind.OWNS))
 
     for tool in inv.ai_tools:
         tid = canonical("tool", tool.id)
@@ -228,36 +230,36 @@ def _emit(inv: Inventory, path: Path, rec: Records) -> None:
             "budget_usd_month": tool.budget_usd_month, "vendor": tool.vendor,
             "owner": tool.owner, "inventory": True}.items() if v is not None}
         props.update(tool.extras())
-        nodes.append(Node(id=tid, kind=NodeKind.AITool, name=tool.name or tool.id, properties=props))
+        nodes.append(trusted_node(id=tid, kind=NodeKind.AITool, name=tool.name or tool.id, properties=props))
         if tool.owner:
-            edges.append(Edge(src=who(tool.owner, f"ai_tools[{tool.id}].owner"), dst=tid,
+            edges.append(trusted_edge(src=who(tool.owner, f"ai_tools[{tool.id}].owner"), dst=tid,
                               kind=EdgeKind.OWNS))
         for cred in tool.credentials:
-            edges.append(Edge(src=tid, dst=_principal(cred, path, f"ai_tools[{tool.id}].credentials"),
+            edges.append(trusted_edge(src=tid, dst=_principal(cred, path, f"ai_tools[{tool.id}].credentials"),
                               kind=EdgeKind.HOLDS))
         for client in tool.oauth_clients:
-            edges.append(Edge(src=tid, dst=_principal(client, path, f"ai_tools[{tool.id}].oauth_clients"),
+            edges.append(trusted_edge(src=tid, dst=_principal(client, path, f"ai_tools[{tool.id}].oauth_clients"),
                               kind=EdgeKind.HOLDS))
 
     for app in inv.saas_apps:
         sid = canonical("saas", app.id)
-        nodes.append(Node(id=sid, kind=NodeKind.SaaSApp, name=app.name or app.id, properties=app.extras()))
+        nodes.append(trusted_node(id=sid, kind=NodeKind.SaaSApp, name=app.name or app.id, properties=app.extras()))
         for client in app.oauth_clients:
-            edges.append(Edge(src=_principal(client, path, f"saas_apps[{app.id}].oauth_clients"),
+            edges.append(trusted_edge(src=_principal(client, path, f"saas_apps[{app.id}].oauth_clients"),
                               dst=sid, kind=EdgeKind.CAN_ACCESS, properties={"via": "oauth_client"}))
         for ref in app.data:
             ref = DataRef(id=ref) if isinstance(ref, str) else ref
             props = {"access": Access.parse(ref.access).name} if ref.access else {}
-            edges.append(Edge(src=sid, dst=canonical("data", ref.id), kind=EdgeKind.CONTAINS,
+            edges.append(trusted_edge(src=sid, dst=canonical("data", ref.id), kind=EdgeKind.CONTAINS,
                               properties=props))
 
     for ds in inv.data_sources:
         did = canonical("data", ds.id)
         props = {"sensitivity": ds.sensitivity} if ds.sensitivity else {}
         props.update(ds.extras())
-        nodes.append(Node(id=did, kind=NodeKind.DataSource, name=ds.name or ds.id, properties=props))
+        nodes.append(trusted_node(id=did, kind=NodeKind.DataSource, name=ds.name or ds.id, properties=props))
         for cred in ds.stores_secrets:
-            edges.append(Edge(src=did, dst=_principal(cred, path, f"data_sources[{ds.id}].stores_secrets"),
+            edges.append(trusted_edge(src=did, dst=_principal(cred, path, f"data_sources[{ds.id}].stores_secrets"),
                               kind=EdgeKind.STORES_SECRET))
 
     for cred in inv.credentials:
@@ -265,24 +267,24 @@ def _emit(inv: Inventory, path: Path, rec: Records) -> None:
         props = {k: v for k, v in {"environment": cred.environment, "owner": cred.owner,
                                    "budget_usd_month": cred.budget_usd_month}.items() if v is not None}
         props.update(cred.extras())
-        nodes.append(Node(id=cid, kind=NodeKind.Credential, properties=props, enrichment=True))
+        nodes.append(trusted_node(id=cid, kind=NodeKind.Credential, properties=props, enrichment=True))
         if cred.owner:
-            edges.append(Edge(src=who(cred.owner, f"credentials[{cred.id}].owner"), dst=cid,
+            edges.append(trusted_edge(src=who(cred.owner, f"credentials[{cred.id}].owner"), dst=cid,
                               kind=EdgeKind.OWNS))
         for user in cred.used_by:
-            edges.append(Edge(src=who(user, f"credentials[{cred.id}].used_by"), dst=cid,
+            edges.append(trusted_edge(src=who(user, f"credentials[{cred.id}].used_by"), dst=cid,
                               kind=EdgeKind.HOLDS, properties={"via": "used_by"}))
 
     for n, entry in enumerate(inv.access):
         src = who(entry.principal, f"access[{n}].principal")
         dst = _principal(entry.target, path, f"access[{n}].target")
-        edges.append(Edge(src=src, dst=dst, kind=EdgeKind.CAN_ACCESS,
+        edges.append(trusted_edge(src=src, dst=dst, kind=EdgeKind.CAN_ACCESS,
                           properties={"access": Access.parse(entry.access).name}))
 
     for item in inv.owners:
         target = _principal(item.id, path, "owners")
         for owner in [item.owner] if isinstance(item.owner, str) else item.owner:
-            edges.append(Edge(src=who(owner, f"owners[{item.id}].owner"), dst=target, kind=EdgeKind.OWNS))
+            edges.append(trusted_edge(src=who(owner, f"owners[{item.id}].owner"), dst=target, kind=EdgeKind.OWNS))
 
     for model, price in inv.prices.items():
         rec.settings[f"price:{model}"] = price.model_dump(exclude_none=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.model import EdgeKind, Node, NodeKind, Records
+from engine.model import EdgeKind, NodeKind, Records, trusted_node
 
 from .accounts import add_account, clean, edge, ts
 from .errors import IngestError
@@ -80,7 +80,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
         rec.files.append(str(path))
         for g in list_items(path, ENVELOPE):
             gid = _id(g, path, "group")
-            rec.nodes.append(Node(id=f"msgraph:group:{gid}", kind=NodeKind.Team, name=g.get("displayName"),
+            rec.nodes.append(trusted_node(id=f"msgraph:group:{gid}", kind=NodeKind.Team, name=g.get("displayName"),
                                   properties=clean({
                                       "mail": g.get("mail"), "security_enabled": g.get("securityEnabled"),
                                       "mail_enabled": g.get("mailEnabled"),
@@ -107,7 +107,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             edge(rec, f"{prefix}{mid}", f"msgraph:group:{gid}", EdgeKind.MEMBER_OF)
             direct.setdefault(gid, set()).add(f"{prefix}{mid}")
     for gid, count in _transitive_counts(direct).items():
-        rec.nodes.append(Node(id=f"msgraph:group:{gid}", kind=NodeKind.Team,
+        rec.nodes.append(trusted_node(id=f"msgraph:group:{gid}", kind=NodeKind.Team,
                               properties={"transitive_members": count}))
 
     roles: dict[str, dict[str, str]] = {}
@@ -119,7 +119,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             roles[sid] = {str(r.get("id")): r.get("value") for r in sp.get("appRoles") or []
                           if isinstance(r, dict) and r.get("id")}
             enabled = sp.get("accountEnabled")
-            rec.nodes.append(Node(
+            rec.nodes.append(trusted_node(
                 id=f"msgraph:service_principal:{sid}", kind=NodeKind.ServiceAccount,
                 name=sp.get("displayName"), active=None if enabled is None else bool(enabled),
                 properties=clean({
@@ -145,7 +145,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             principal = g.get("principalId")
             client_id = f"msgraph:service_principal:{client}"
             gnode = f"msgraph:oauth2_grant:{gid}"
-            rec.nodes.append(Node(
+            rec.nodes.append(trusted_node(
                 id=gnode, kind=NodeKind.OAuthGrant, name=f"{names.get(client_id) or client}: delegated",
                 properties=clean({
                     "client_id": client, "client_name": names.get(client_id), "resource_id": resource,
@@ -173,7 +173,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             # The all-zero role id is the "default access" role: assignment without a named role.
             scopes = [role] if role else ([] if role_id.strip("0-") == "" else [role_id])
             anode = f"msgraph:app_role_assignment:{aid}"
-            rec.nodes.append(Node(
+            rec.nodes.append(trusted_node(
                 id=anode, kind=NodeKind.OAuthGrant,
                 name=f"{a.get('principalDisplayName') or principal}: {role or 'app role'}",
                 properties=clean({

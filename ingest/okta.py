@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.model import EdgeKind, Node, NodeKind, Records
+from engine.model import EdgeKind, NodeKind, Records, trusted_node
 
 from .accounts import add_account, clean, edge, ts
 from .errors import IngestError
@@ -43,8 +43,19 @@ def _profile(item: dict) -> dict:
     return p if isinstance(p, dict) else {}
 
 
-def _user(rec: Records, u: dict, path: Path) -> str:
+def _user(rec: Records, u: dict, path: Path, seen: dict | None = None) -> str:
+    """The user's account (and person). Group and app listings repeat the full user
+    object: with `seen`, a user identical to the last one read for that id re-emits the
+    records already built for it (the same statement, so the store merges it the same)."""
     uid = _require(u, "id", path, "user")
+    node_id = f"okta:user:{uid}"
+    if seen is not None:
+        last = seen.get(node_id)
+        if last is not None and last[0] == u:
+            rec.nodes.extend(last[1])     # (extend: `+=` would go through pydantic's setattr)
+            rec.edges.extend(last[2])
+            return uid
+        n0, e0 = len(rec.nodes), len(rec.edges)
     status = str(u.get("status") or "").upper() or None
     prof = _profile(u)
     active = None if status is None else status not in INACTIVE
@@ -57,40 +68,41 @@ def _user(rec: Records, u: dict, path: Path) -> str:
         "deactivated_at": ts(u.get("statusChanged")) if status in INACTIVE else None,
         "profile": {k: v for k, v in prof.items() if k not in ("email",)} or None,
     }
-    add_account(rec, f"okta:user:{uid}", name, active, props,
+    add_account(rec, node_id, name, active, props,
                 prof.get("email") or (prof.get("login") if "@" in str(prof.get("login")) else None))
+    if seen is not None:
+        seen[node_id] = (u, rec.nodes[n0:], rec.edges[e0:])
     return uid
 
 
 def ingest(root: Path, only: set[Path] | None = None) -> Records:
     rec = Records(source=SOURCE)
     files = select(root, only, PATTERNS, rec)
+    seen: dict = {}
     for path in files[USERS]:
         rec.files.append(str(path))
         for u in list_items(path, None):
-            _user(rec, u, path)
+            _user(rec, u, path, seen)
 
     for path in files[GROUPS]:
         rec.files.append(str(path))
         for g in list_items(path, None):
             gid = _require(g, "id", path, "group")
             prof = _profile(g)
-            rec.nodes.append(Node(id=f"okta:group:{gid}", kind=NodeKind.Team, name=prof.get("name"),
-                                  properties=clean({
-                                      "description": prof.get("description"), "type": g.get("type"),
-                                      "created_at": ts(g.get("created")),
-                                      "updated_at": ts(g.get("lastUpdated")),
-                                      "membership_updated_at": ts(g.get("lastMembershipUpdated"))})))
+            rec.nodes.append(trusted_node(f"okta:group:{gid}", NodeKind.Team, prof.get("name"), properties=clean({
+                "description": prof.get("description"), "type": g.get("type"),
+                "created_at": ts(g.get("created")), "updated_at": ts(g.get("lastUpdated")),
+                "membership_updated_at": ts(g.get("lastMembershipUpdated"))})))
 
     for path in files[GROUP_USERS]:
         rec.files.append(str(path))
         gid = segment(path, root, 3)
         members = list_items(path, None)
         for u in members:
-            uid = _user(rec, u, path) if u.get("status") else _require(u, "id", path, "group member")
+            uid = _user(rec, u, path, seen) if u.get("status") else _require(u, "id", path, "group member")
             edge(rec, f"okta:user:{uid}", f"okta:group:{gid}", EdgeKind.MEMBER_OF)
-        rec.nodes.append(Node(id=f"okta:group:{gid}", kind=NodeKind.Team,
-                              properties={"transitive_members": len(members)}))
+        rec.nodes.append(trusted_node(f"okta:group:{gid}", NodeKind.Team,
+                                      properties={"transitive_members": len(members)}))
 
     for path in files[APPS]:
         rec.files.append(str(path))
@@ -99,9 +111,9 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             status = str(a.get("status") or "").upper() or None
             creds = a.get("credentials") if isinstance(a.get("credentials"), dict) else {}
             oauth = creds.get("oauthClient") if isinstance(creds.get("oauthClient"), dict) else {}
-            rec.nodes.append(Node(
-                id=f"okta:app:{aid}", kind=NodeKind.OAuthClient, name=a.get("label") or a.get("name"),
-                active=None if status is None else status == "ACTIVE",
+            rec.nodes.append(trusted_node(
+                f"okta:app:{aid}", NodeKind.OAuthClient, a.get("label") or a.get("name"),
+                None if status is None else status == "ACTIVE",
                 properties=clean({"status": status, "app_name": a.get("name"),
                                   "sign_on_mode": a.get("signOnMode"),
                                   "client_id": oauth.get("client_id"),
@@ -153,14 +165,14 @@ def _grant(rec: Records, g: dict, owner: str, path: Path) -> None:
     user = g.get("userId") or owner
     scopes = [scope] if scope else []
     gnode = f"okta:grant:{gid}"
-    rec.nodes.append(Node(id=gnode, kind=NodeKind.OAuthGrant, name=f"{client_name or client}: {scope}",
-                          active=None if status is None else status == "ACTIVE",
-                          properties=clean({
-                              "status": status, "client_id": client, "client_name": client_name,
-                              "scopes": scopes, "scope_id": g.get("scopeId"), "issuer": g.get("issuer"),
-                              "consent_type": "Principal" if g.get("source") == "END_USER" else g.get("source"),
-                              "grant_source": g.get("source"), "user_id": user,
-                              "created_at": ts(g.get("created")), "updated_at": ts(g.get("lastUpdated"))})))
+    rec.nodes.append(trusted_node(
+        gnode, NodeKind.OAuthGrant, f"{client_name or client}: {scope}",
+        None if status is None else status == "ACTIVE", properties=clean({
+            "status": status, "client_id": client, "client_name": client_name,
+            "scopes": scopes, "scope_id": g.get("scopeId"), "issuer": g.get("issuer"),
+            "consent_type": "Principal" if g.get("source") == "END_USER" else g.get("source"),
+            "grant_source": g.get("source"), "user_id": user,
+            "created_at": ts(g.get("created")), "updated_at": ts(g.get("lastUpdated"))})))
     edge(rec, f"okta:user:{user}", gnode, EdgeKind.CONSENTED)
     edge(rec, f"okta:app:{client}", gnode, EdgeKind.HOLDS)
     edge(rec, gnode, f"okta:app:{app_id or client}", EdgeKind.GRANTS, scopes=scopes,

@@ -71,8 +71,8 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
     rec.usage = usage.usage_rows()
     # Name unlisted keys only when every key listing on disk was read (a partial load
     # of one project's keys says nothing about the others').
-    all_listings = {p.resolve() for p in root.glob("organization/projects/*/api_keys.json")}
-    if saw_key_listing and (only is None or all_listings <= only):
+    if saw_key_listing and (only is None or {p.resolve() for p in root.glob(
+            "organization/projects/*/api_keys.json")} <= only):
         rec.warnings += unknown_key_warnings(SOURCE, used_keys, listed_keys, "API key")
     return rec
 

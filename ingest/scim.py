@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from engine.ids import looks_like_email
-from engine.model import EdgeKind, Node, NodeKind, Records
+from engine.model import EdgeKind, NodeKind, Records, trusted_node
 
 from .accounts import add_account, clean, edge, ts
 from .errors import IngestError
@@ -103,7 +103,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
                 raise IngestError(path, f"SCIM group without 'id': keys {sorted(g)[:8]}")
             meta = g.get("meta") if isinstance(g.get("meta"), dict) else {}
             members = [m for m in g.get("members") or [] if isinstance(m, dict) and m.get("value")]
-            rec.nodes.append(Node(id=f"scim:group:{gid}", kind=NodeKind.Team, name=g.get("displayName"),
+            rec.nodes.append(trusted_node(id=f"scim:group:{gid}", kind=NodeKind.Team, name=g.get("displayName"),
                                   properties=clean({"external_id": g.get("externalId"),
                                                     "direct_members": len(members),
                                                     "created_at": ts(meta.get("created")),

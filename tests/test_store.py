@@ -85,7 +85,8 @@ def test_enrichment_does_not_keep_removed_node_alive(db_path):
     assert store.get_node("openai:api_key:k") is None
 
 
-def test_failed_load_changes_nothing(db_path):
+def test_failed_load_changes_nothing(db_path, monkeypatch):
+    from engine.store import sqlite_load
     store = SQLiteStore(db_path)
     store.load(recs(nodes=[Node(id="okta:user:1", kind=NodeKind.Account, name="one")]), True)
     gen = store.generation()
@@ -98,16 +99,17 @@ def test_failed_load_changes_nothing(db_path):
     class Boom(Exception):
         pass
 
-    original = store._write_rows
+    # Fail after every row is written (in the removal step of the re-sync).
+    original = sqlite_load._mark_removed
 
     def explode(*a, **k):
         original(*a, **k)
         raise Boom()
 
-    store._write_rows = explode
+    monkeypatch.setattr(sqlite_load, "_mark_removed", explode)
     with pytest.raises(Boom):
         store.load(bad, True)
-    store._write_rows = original
+    monkeypatch.setattr(sqlite_load, "_mark_removed", original)
     assert store.generation() == gen
     assert store.get_node("okta:user:1").name == "one"
     assert store.get_node("okta:user:9") is None

@@ -15,13 +15,19 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Callable
 
-from ..derive import iso, parse_ts
+from ..derive import iso as _iso_of, parse_ts as _parse_ts
 from ..model import NodeKind
 from ..store.base import NodeView
 from .facts import Facts, edge_dict, normalise_model
 from .loader import load_data
 
 CRED = NodeKind.Credential.value
+# Kind names as plain strings: `.value` on an enum member is a property call.
+_KIND_AITool = NodeKind.AITool.value
+_KIND_Account = NodeKind.Account.value
+_KIND_OAuthGrant = NodeKind.OAuthGrant.value
+_KIND_Person = NodeKind.Person.value
+_KIND_ServiceAccount = NodeKind.ServiceAccount.value
 
 
 @dataclass
@@ -74,6 +80,22 @@ def _now(facts: Facts) -> datetime | None:
     return facts.as_of
 
 
+# Timestamps repeat across thousands of subjects (and "now" is in every finding):
+# each distinct value is parsed and formatted once. Datetimes are immutable.
+@lru_cache(maxsize=1 << 16)
+def _parse_text(value: str) -> datetime | None:
+    return _parse_ts(value)
+
+
+def parse_ts(value: Any) -> datetime | None:
+    return _parse_text(value) if type(value) is str else _parse_ts(value)
+
+
+@lru_cache(maxsize=1 << 16)
+def iso(value: datetime | None) -> str | None:
+    return _iso_of(value)
+
+
 def _usage_row(facts: Facts, r) -> dict[str, Any]:
     usd = facts.row_usd(r)
     return {"source": r.source, "day": r.day.isoformat(), "model": r.model,
@@ -89,7 +111,7 @@ def _owners_evidence(facts: Facts, node_id: str) -> list[dict[str, Any]]:
 
 def _owner_edges(facts: Facts, node_id: str) -> list[dict[str, Any]]:
     from ..model import EdgeKind as K
-    edges = [edge_dict(e) for e in facts.in_edges(node_id, K.OWNS)]
+    edges = facts.edge_dicts(node_id, K.OWNS, out=False)
     edges += [edge_dict(e) for e in facts.out_edges(node_id, K.AUTHENTICATES_AS, K.MEMBER_OF)]
     return edges
 
@@ -117,13 +139,13 @@ def owner_departed_with_usage(facts: Facts, view: NodeView, p: dict) -> list[Hit
     """A credential whose owner person is inactive, with usage on days after the
     owner's deactivation (the deactivation day itself is not counted: its daily
     bucket may predate the departure)."""
-    rows = facts.usage_by_credential.get(view.id, [])
-    if not rows:                # no usage at all: nothing spent after anyone left
+    if view.id not in facts.usage_by_credential:    # no usage: nothing spent after anyone left
         return []
     gone = [o for o in facts.owner_people(view.id)
             if o.status == "inactive" and o.deactivated_at and o.via == o.person]
     if not gone:
         return []
+    rows = facts.usage_by_credential[view.id]
     hits = []
     for o in gone:
         left = parse_ts(o.deactivated_at)
@@ -155,15 +177,18 @@ def stale(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
     day = facts.last_usage_day(view.id)
     seen = datetime.combine(day, datetime.min.time(), tzinfo=now.tzinfo) if day else None
     last = max([t for t in (stated, seen) if t is not None], default=None)
-    created = parse_ts(view.properties.get("created_at"))
-    base = {"now": iso(now), "last_used_at": iso(stated), "last_usage_day": day.isoformat() if day else None,
-            "created_at": iso(created)}
     if last is not None:
-        idle = (now - last).days
         if last < now - timedelta(days=p["unused_days"]):
+            idle = (now - last).days
+            created = parse_ts(view.properties.get("created_at"))
+            base = {"now": iso(now), "last_used_at": iso(stated),
+                    "last_usage_day": day.isoformat() if day else None, "created_at": iso(created)}
             return [Hit({**base, "idle_days": idle, "threshold_days": p["unused_days"]},
                         message=f"{view.id}: last used {iso(last)}, {idle} days before now")]
         return []
+    created = parse_ts(view.properties.get("created_at"))
+    base = {"now": iso(now), "last_used_at": iso(stated), "last_usage_day": day.isoformat() if day else None,
+            "created_at": iso(created)}
     if created is not None and created < now - timedelta(days=p["never_used_days"]):
         age = (now - created).days
         return [Hit({**base, "never_used": True, "age_days": age, "threshold_days": p["never_used_days"]},
@@ -220,14 +245,14 @@ def exposed(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
 def shared(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
     """Used or held by `min_people`+ people, `min_tools`+ tools, or a person and a tool."""
     holders = facts.holders(view.id)
-    people = sorted({h.person or h.id for h in holders if h.kind in (NodeKind.Person.value, NodeKind.Account.value)})
-    tools = sorted({h.id for h in holders if h.kind == NodeKind.AITool.value})
+    people = sorted({h.person or h.id for h in holders if h.kind in (_KIND_Person, _KIND_Account)})
+    tools = sorted({h.id for h in holders if h.kind == _KIND_AITool})
     if not (len(people) >= p["min_people"] or len(tools) >= p["min_tools"] or (people and tools)):
         return []
     from ..model import EdgeKind as K
     return [Hit({"people": people, "tools": tools,
                  "holders": [{"id": h.id, "kind": h.kind, "via": h.via} for h in holders],
-                 "edges": [edge_dict(e) for e in facts.in_edges(view.id, K.HOLDS)]},
+                 "edges": facts.edge_dicts(view.id, K.HOLDS, out=False)},
                 message=f"{view.id}: held or used by {len(people)} people and {len(tools)} tools")]
 
 
@@ -241,7 +266,7 @@ def environment_mix(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
         return []
     from ..model import EdgeKind as K
     return [Hit({"environments": envs,
-                 "edges": [edge_dict(e) for e in facts.in_edges(view.id, K.HOLDS)]},
+                 "edges": facts.edge_dicts(view.id, K.HOLDS, out=False)},
                 message=f"{view.id}: used in {', '.join(envs)}")]
 
 
@@ -270,13 +295,20 @@ def _scope_keys(scope: str) -> tuple[str, ...]:
 
 
 def sensitive_scopes_of(scopes: list[str]) -> list[dict[str, Any]]:
+    # Grants share a long-tailed handful of scope sets: each set is looked up once,
+    # and every caller gets its own dicts.
+    return [dict(h) for h in _sensitive_hits(tuple(scopes))]
+
+
+@lru_cache(maxsize=65536)
+def _sensitive_hits(scopes: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
     table = sensitive_scope_table()
     out = []
     for s in scopes:
         hit = next((table[k] for k in _scope_keys(s) if k in table), None)
         if hit is not None:
             out.append({**hit, "granted": s})
-    return out
+    return tuple(out)
 
 
 @lru_cache(maxsize=1)
@@ -309,8 +341,13 @@ def _any_of(regexes: list) -> "re.Pattern | None":
 def _vendor_screens() -> tuple:
     vendors, patterns = _vendor_matchers()
     ids = frozenset(i for _, client_ids, _ in vendors for i in client_ids)
+    # Every vendor word's regex needs the lower-cased word itself in the text: a plain
+    # substring test rules most texts out before any regex runs.
+    data = load_data("ai_vendors.yaml")
+    literals = tuple(sorted({str(w).lower() for v in data.get("vendors", [])
+                             for w in (*v.get("domains", []), *v.get("names", []))}))
     return ids, _any_of([rx for _, _, words in vendors for _, rx in words]), \
-        _any_of([rx for _, rx in patterns])
+        _any_of([rx for _, rx in patterns]), literals
 
 
 def ai_vendor_of(texts: list[str], client_id: str | None) -> dict[str, Any] | None:
@@ -323,9 +360,9 @@ def ai_vendor_of(texts: list[str], client_id: str | None) -> dict[str, Any] | No
 def _ai_vendor(texts: tuple[str, ...], client_id: str | None) -> dict[str, Any] | None:
     vendors, patterns = _vendor_matchers()
     hay = " ".join(texts).lower()
-    known_ids, any_word, any_pattern = _vendor_screens()
-    if any_word is not None and not (client_id and str(client_id) in known_ids) \
-            and any_word.search(hay) is None:
+    known_ids, any_word, any_pattern, literals = _vendor_screens()
+    if not (client_id and str(client_id) in known_ids) and (
+            not any(w in hay for w in literals) or (any_word is not None and any_word.search(hay) is None)):
         vendors = ()    # no client id and no vendor word matches: the loop would find nothing
     for name, ids, words in vendors:
         if client_id and str(client_id) in ids:
@@ -355,29 +392,21 @@ def sensitive_scopes(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
     return [Hit({"sensitive_scopes": hits, "scopes": g.scopes, "client_id": g.client_id,
                  "client_name": g.client_name, "client": g.client_node, "consented_by": g.consented_by,
                  "ai_vendor": vendor["vendor"] if vendor else None, "active": bool(view.active),
-                 "edges": g.opens + [edge_dict(e) for e in facts.in_edges(view.id, K.CONSENTED)]},
+                 "edges": g.opens + facts.edge_dicts(view.id, K.CONSENTED, out=False)},
                 message=f"{view.id}: grants {', '.join(h['granted'] for h in hits)}"
                         + (f" to {g.client_name}" if g.client_name else ""))]
 
 
 # --- AI usage governance -----------------------------------------------------
-def _usage_summary(facts: Facts, rows) -> dict[str, Any]:
-    days = sorted({r.day for r in rows})
-    usd = sum(facts.row_usd(r) or 0.0 for r in rows)
-    return {"usd": round(usd, 2), "days": len(days), "first_day": days[0].isoformat(),
-            "last_day": days[-1].isoformat(), "models": sorted({r.model for r in rows}),
-            "requests": sum(r.requests for r in rows), "sources": sorted({r.source for r in rows})}
-
-
 @check("unclaimed_ai", (CRED, NodeKind.Project.value, NodeKind.ServiceAccount.value,
-                        NodeKind.Account.value, NodeKind.OAuthGrant.value))
+                        _KIND_Account, _KIND_OAuthGrant))
 def unclaimed_ai(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
     """AI-provider usage on a credential, project or workspace (or an identity the
     vendor bills with no key) that no approved inventory tool claims; or an OAuth grant
     to a known AI vendor's client (queries/ai_vendors.yaml) no approved tool claims.
     A credential's usage is claimed by a tool holding it, or by a tool holding another
     credential of its project (the project is then a known tool's)."""
-    if view.kind == NodeKind.OAuthGrant.value:
+    if view.kind == _KIND_OAuthGrant:
         g = facts.grant(view.id)
         vendor = ai_vendor_of(g.texts, g.client_id)
         if vendor is None:
@@ -391,24 +420,22 @@ def unclaimed_ai(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
                      "consented_by": g.consented_by, "edges": g.opens},
                     message=f"{view.id}: OAuth grant to {vendor['vendor']} ({g.client_name or g.client_id}) "
                             f"that no approved tool claims")]
-    rows = facts.usage_rows(view.id)
-    if not rows:
+    if not facts.has_usage(view.id):
         return []
     claimed = facts.claims(view.id)
     projects = facts.projects_of(view.id) if view.kind == CRED else []
     if view.kind == CRED:
-        projects = sorted(set(projects) | {r.project_id for r in rows if r.project_id})
+        projects = sorted(set(projects) | set(facts.usage_projects(view.id)))
         for proj in projects:
             claimed += facts.claims(proj)
-    if view.kind in (NodeKind.ServiceAccount.value, NodeKind.Account.value):
+    if view.kind in (_KIND_ServiceAccount, _KIND_Account):
         from ..model import EdgeKind as K
         for e in facts.in_edges(view.id, K.AUTHENTICATES_AS):
             claimed += facts.claims(e.src)
     if claimed:
         return []
-    summary = _usage_summary(facts, rows)
-    return [Hit({"usage": summary, "projects": projects,
-                 "usage_rows": [_usage_row(facts, r) for r in sorted(rows, key=lambda r: (r.day, r.model))[-20:]],
+    summary = facts.usage_summary(view.id)
+    return [Hit({"usage": summary, "projects": projects, "usage_rows": facts.recent_usage(view.id, 20),
                  "now": iso(_now(facts))},
                 message=f"{view.id}: ${summary['usd']:,.2f} of AI usage on {summary['days']} days "
                         f"({', '.join(summary['models'])}) that no approved tool claims")]
@@ -426,8 +453,8 @@ def no_budget_with_spend(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
     if facts.budgets_above(view.id):
         return []
     from ..model import EdgeKind as K
-    above = [edge_dict(e) for e in facts.out_edges(view.id, K.MEMBER_OF)]
-    above += [edge_dict(e) for e in facts.in_edges(view.id, K.HOLDS)]
+    above = facts.edge_dicts(view.id, K.MEMBER_OF)
+    above += facts.edge_dicts(view.id, K.HOLDS, out=False)
     return [Hit({"spend_usd_window": round(spent, 2), "window_days": int(p["spend_window_days"]),
                  "checked": above, "now": iso(_now(facts))},
                 message=f"{view.id}: ${spent:,.2f} in {int(p['spend_window_days'])} days, no budget above it")]

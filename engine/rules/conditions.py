@@ -106,6 +106,23 @@ def ops_of(cond: Condition) -> dict[str, Any]:
     return hit[1]
 
 
+_ORDERED_ARGS: dict[int, tuple[Condition, dict[str, Any]]] = {}
+
+
+def _ordered_arg(cond: Condition, op: str, arg: Any) -> Any:
+    """_ordered(cond.field, arg), worked out once per condition and op (args are
+    constants of the rule file)."""
+    hit = _ORDERED_ARGS.get(id(cond))
+    if hit is None or hit[0] is not cond:
+        if len(_ORDERED_ARGS) > 4096:
+            _ORDERED_ARGS.clear()
+        hit = _ORDERED_ARGS[id(cond)] = (cond, {})
+    table = hit[1]
+    if op not in table:
+        table[op] = _ordered(cond.field, arg)
+    return table[op]
+
+
 def holds(cond: Condition, subject: Subject, now: datetime | None) -> bool:
     value = subject.get(cond.field)
     for op, arg in ops_of(cond).items():
@@ -148,7 +165,7 @@ def holds(cond: Condition, subject: Subject, now: datetime | None) -> bool:
             if op == "newer_than_days" and not ts >= cutoff:
                 return False
         else:
-            if not _cmp(op, _ordered(cond.field, value), _ordered(cond.field, arg)):
+            if not _cmp(op, _ordered(cond.field, value), _ordered_arg(cond, op, arg)):
                 return False
     return True
 

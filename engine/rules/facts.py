@@ -1,5 +1,6 @@
 """The facts rules are evaluated over: a small read-only API, computed here from the
-in-memory graph (engine.graph.MemoryGraph) and `store.usage()`.
+in-memory graph (engine.graph.MemoryGraph, through its per-kind index
+engine.graph_index) and the store's usage read once as columns (engine.rules.usage).
 
 A store may supply its own implementation (the Neo4j store answering with Cypher)
 by offering `rule_facts(engine) -> Facts`; anything it does not override falls back
@@ -15,6 +16,8 @@ to these embedded computations. Every method is deterministic and sorted.
 | `holders(id)` | who holds or uses a credential: HOLDS edges and usage rows' accounts |
 | `environments(id)` | normalised environments a credential is held or used in, with where each comes from |
 | `usage_rows(id)` | usage rows whose most specific subject (credential, else project, else account) is id |
+| `has_usage(id)` / `usage_projects(id)` / `usage_accounts(id)` | whether it has usage rows; the projects they name; the accounts a credential's rows name |
+| `usage_summary(id)` / `recent_usage(id, limit)` | its usage in one dict (usd, days, first/last day, models, requests, sources); its last rows by (day, model) as evidence |
 | `daily_usd(id)` / `daily_by_model(id)` | priced usage per day (and model) on a credential |
 | `first_use(id)` | first usage day per model (normalised name) on a credential |
 | `grant(id)` | an OAuth grant's scopes, client, consenting accounts and what it opens |
@@ -23,6 +26,7 @@ to these embedded computations. Every method is deterministic and sorted.
 | `claims(id)` | approved inventory tools that claim a credential, project or OAuth client |
 | `reach(id)` / `reaches_sensitivity(id)` | blast radius and the most sensitive data it reaches |
 | `row_usd(row)` | a usage row in USD (vendor figure, else tokens x price), None when unpriced |
+| `edge_dicts(id, kind, out)` | its out- (or in-) edges of one kind as evidence dicts (src, kind, dst, properties) |
 """
 from __future__ import annotations
 
@@ -31,20 +35,34 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
+import numpy as np
+
+from ..graph import EDGE_CODES, KIND_CODES
 from ..graph_index import adjacency
 from ..model import EdgeKind, NodeKind
-from ..ownership import owners_of
+from ..ownership import owners_of, resolver_for
 from ..store.base import EdgeView, NodeView, UsageRecord
 from .loader import load_data
 from .models import SENSITIVITY_ORDER
+from .usage import RowsBy, UsageIndex
 
 K = EdgeKind
+# Kind names as plain strings: `.value` on an enum member is a property call.
+_KIND_AITool = NodeKind.AITool.value
+_KIND_Account = NodeKind.Account.value
+_KIND_Credential = NodeKind.Credential.value
+_KIND_DataSource = NodeKind.DataSource.value
+_KIND_OAuthClient = NodeKind.OAuthClient.value
+_KIND_Person = NodeKind.Person.value
+_KIND_Project = NodeKind.Project.value
+_KIND_Team = NodeKind.Team.value
 # Plain strings of the kinds the hot paths compare against (no enum lookups per edge).
 _OAUTH_CLIENT = NodeKind.OAuthClient.value
 _CLIENT_KINDS = (NodeKind.OAuthClient.value, NodeKind.ServiceAccount.value)
 _CONSENTED = EdgeKind.CONSENTED.value
+_CONSENTED_CODE = EDGE_CODES[_CONSENTED]
 _GRANTS = EdgeKind.GRANTS.value
 _BUDGET_KINDS = (NodeKind.Project.value, NodeKind.Team.value)
 _DATE_SUFFIX = re.compile(r"([-@](\d{4}-\d{2}-\d{2}|\d{8})|-latest)$")
@@ -152,12 +170,18 @@ class Environments:
 
 
 class Facts:
+    # True for the embedded facts themselves: their private helpers may then read the
+    # graph's per-kind index by node id (no edge objects built). A subclass answering
+    # the public primitives itself (another store's) gets the helpers over those.
+    _indexed = False
+
     def __init__(self, engine):
         self.engine = engine
         self.graph = engine.graph()
         # Per-kind edge tables: the same answers as the graph's, without re-filtering
         # every node's edges by kind on each of the pack's many questions.
         self.adj = adjacency(self.graph)
+        self._indexed = type(self) is Facts
         self.as_of: datetime | None = engine.as_of
         self.envs = Environments()
         self._reach: dict[str, list] = {}
@@ -174,7 +198,7 @@ class Facts:
         out: list[NodeView] = []
         for kind in kinds:
             out.extend(self.graph.views[self.graph.index[i]] for i in self.graph.by_kind.get(kind, []))
-            if kind == NodeKind.Credential.value:
+            if kind == _KIND_Credential:
                 out.extend(self.usage_only.values())
         out.sort(key=lambda v: v.id)
         return out
@@ -184,12 +208,12 @@ class Facts:
         subject first (a screen leaves a few of a million)."""
         times = Counter(kinds)
         g = self.graph
-        cred_times = times.get(NodeKind.Credential.value, 0)
+        cred_times = times.get(_KIND_Credential, 0)
         picked: list[str] = []
         for nid in ids:
             i = g.index.get(nid)
             if i is not None:
-                picked.extend([nid] * times.get(g.views[i].kind, 0))
+                picked.extend([nid] * times.get(self.adj.kind_at(i), 0))
             elif cred_times and nid in self.usage_only:
                 picked.extend([nid] * cred_times)
         picked.sort()
@@ -199,7 +223,7 @@ class Facts:
     def usage_only(self) -> dict[str, NodeView]:
         """Credentials that usage rows name but no source lists: spending keys nobody
         inventoried are subjects too (a stub view, active, properties.usage_only)."""
-        return {cid: NodeView(id=cid, kind=NodeKind.Credential.value, name=None, active=True,
+        return {cid: NodeView(id=cid, kind=_KIND_Credential, name=None, active=True,
                               properties={"stub": True, "usage_only": True}, sources=[])
                 for cid in sorted(self.usage_by_credential) if cid not in self.graph.index}
 
@@ -217,8 +241,31 @@ class Facts:
         return self.adj.out_edges(node_id, [k._value_ for k in kinds] if kinds else None)
 
     def kind_of(self, node_id: str) -> str | None:
+        if self._indexed:
+            i = self.graph.index.get(node_id)
+            if i is not None:
+                return self.adj.kind_at(i)
         v = self.node(node_id)
         return v.kind if v else None
+
+    def edge_dicts(self, node_id: str, kind: EdgeKind, out: bool = True) -> list[dict[str, Any]]:
+        """edge_dict of node_id's out-edges (or in-edges) of one kind, in edge order."""
+        if self._indexed:
+            i = self.graph.index.get(node_id)
+            return [] if i is None else self.adj.edge_dicts(i, kind._value_, out)
+        return [edge_dict(e) for e in (self.out_edges(node_id, kind) if out else self.in_edges(node_id, kind))]
+
+    def _src_ids(self, node_id: str, kind: EdgeKind) -> list[str]:
+        """The sources of node_id's in-edges of one kind, in edge order."""
+        if self._indexed:
+            return self.adj.in_ids(node_id, kind._value_)
+        return [e.src for e in self.in_edges(node_id, kind)]
+
+    def _dst_ids(self, node_id: str, kind: EdgeKind) -> list[str]:
+        """The targets of node_id's out-edges of one kind, in edge order."""
+        if self._indexed:
+            return self.adj.out_ids(node_id, kind._value_)
+        return [e.dst for e in self.out_edges(node_id, kind)]
 
     # --- owners and people ----------------------------------------------------
     def _memo(self, name: str, key: str, compute):
@@ -228,7 +275,18 @@ class Facts:
         return table[key]
 
     def owners(self, node_id: str) -> list[str]:
-        return self._memo("owners", node_id, lambda: owners_of(self.adj, node_id))
+        table = self.__dict__.setdefault("_memo_owners", {})
+        found = table.get(node_id)
+        if found is None:
+            if self._indexed:
+                found = table[node_id] = list(self._owner_resolver.owners(node_id))
+            else:
+                found = table[node_id] = owners_of(self.adj, node_id)
+        return found
+
+    @cached_property
+    def _owner_resolver(self):
+        return resolver_for(self.graph)
 
     def person_of(self, node_id: str) -> str | None:
         """The person behind a person or account node."""
@@ -239,11 +297,11 @@ class Facts:
 
     def _person_of(self, node_id: str) -> str | None:
         kind = self.kind_of(node_id)
-        if kind == NodeKind.Person.value:
+        if kind == _KIND_Person:
             return node_id
-        if kind == NodeKind.Account.value:
-            people = sorted(e.src for e in self.in_edges(node_id, K.HAS_ACCOUNT)
-                            if self.kind_of(e.src) == NodeKind.Person.value)
+        if kind == _KIND_Account:
+            people = sorted(p for p in self._src_ids(node_id, K.HAS_ACCOUNT)
+                            if self.kind_of(p) == _KIND_Person)
             return people[0] if people else None
         return None
 
@@ -251,18 +309,34 @@ class Facts:
         v = self.node(person_id)
         if v is None:
             return "unverified", None
-        if v.kind != NodeKind.Person.value:
+        if v.kind != _KIND_Person:
             # An owning account no person is linked to: nobody an IdP vouches for.
             return "unverified", None
         return str(v.properties.get("status", "unverified")), v.properties.get("deactivated_at")
 
     def owner_people(self, node_id: str) -> list[OwnerFact]:
-        return self._memo("owner_people", node_id, lambda: self._owner_people(node_id))
+        table = self.__dict__.setdefault("_memo_owner_people", {})
+        found = table.get(node_id)
+        if found is None:
+            found = table[node_id] = self._owner_people(node_id)
+        return found
 
     def _owner_people(self, node_id: str) -> list[OwnerFact]:
+        owners = self.owners(node_id)
+        per_owner = self.__dict__.setdefault("_memo_people_for_owner", {})
+        if len(owners) == 1:
+            # One owner (the common case): its people, already distinct and sorted...
+            facts = per_owner.get(owners[0])
+            if facts is None:
+                facts = per_owner[owners[0]] = self._people_for_owner(owners[0])
+            if all(a.person < b.person for a, b in zip(facts, facts[1:])):
+                return list(facts)
         out: dict[str, OwnerFact] = {}
-        for owner in self.owners(node_id):
-            for fact in self._memo("people_for_owner", owner, lambda: self._people_for_owner(owner)):
+        for owner in owners:
+            facts = per_owner.get(owner)
+            if facts is None:
+                facts = per_owner[owner] = self._people_for_owner(owner)
+            for fact in facts:
                 out.setdefault(fact.person, fact)
         return [out[k] for k in sorted(out)]
 
@@ -271,14 +345,16 @@ class Facts:
         members), with their status: the same for every node that owner owns."""
         kind = self.kind_of(owner)
         people = [owner]
-        if kind == NodeKind.Team.value:
-            named = sorted({p for p in (self.person_of(e.src) or e.src for e in self.in_edges(owner, K.OWNS))})
-            members = sorted({p for p in (self.person_of(e.src) for e in self.in_edges(owner, K.MEMBER_OF)) if p})
+        if kind == _KIND_Team:
+            named = sorted({self.person_of(s) or s for s in self._src_ids(owner, K.OWNS)})
+            # Members only matter when no one is named (a big team has thousands).
+            members = [] if named else sorted({p for p in map(self.person_of, self._src_ids(owner, K.MEMBER_OF))
+                                               if p})
             people = named or members or [owner]
         facts = []
         for p in people:
             status, deactivated = self.person_status(p)
-            if self.kind_of(p) == NodeKind.Team.value:
+            if self.kind_of(p) == _KIND_Team:
                 status = "unverified"
             facts.append(OwnerFact(p, status, deactivated, owner))
         return facts
@@ -299,22 +375,22 @@ class Facts:
             if v is None:
                 continue
             person = self.person_of(e.src)
-            env = self.envs.normalise(v.properties.get("environment")) if v.kind != NodeKind.Person.value else None
+            env = self.envs.normalise(v.properties.get("environment")) if v.kind != _KIND_Person else None
             key = person or e.src
             out.setdefault(key, Holder(e.src if not person else person, v.kind if not person else
-                                       NodeKind.Person.value, person, env, "HOLDS"))
+                                       _KIND_Person, person, env, "HOLDS"))
         # Usage rows name the account a vendor attributes a key's calls to; that is
         # usually the key's own user (OpenAI user keys, LiteLLM user_id), which is its
         # owner, not a second party sharing it.
         owners = set(self.owners(node_id))
-        for acct in sorted({r.account_id for r in self.usage_by_credential.get(node_id, []) if r.account_id}):
+        for acct in self.usage_accounts(node_id):
             person = self.person_of(acct)
             if acct in owners or (person is not None and person in owners):
                 continue
-            kind = self.kind_of(acct) or NodeKind.Account.value
+            kind = self.kind_of(acct) or _KIND_Account
             key = person or acct
             if key not in out:
-                out[key] = Holder(person or acct, NodeKind.Person.value if person else kind, person, None, "usage")
+                out[key] = Holder(person or acct, _KIND_Person if person else kind, person, None, "usage")
         return [out[k] for k in sorted(out)]
 
     def environments(self, node_id: str) -> dict[str, list[str]]:
@@ -330,7 +406,7 @@ class Facts:
                 out[env].add(node_id)
         for e in self.out_edges(node_id, K.MEMBER_OF):
             p = self.node(e.dst)
-            if p is not None and p.kind == NodeKind.Project.value:
+            if p is not None and p.kind == _KIND_Project:
                 env = self.envs.normalise(p.properties.get("environment"))
                 if env:
                     out[env].add(p.id)
@@ -341,20 +417,18 @@ class Facts:
 
     # --- usage -----------------------------------------------------------------
     @cached_property
-    def _priced(self) -> list:
-        # The spend module's own pricing, so findings and `spend` agree to the cent.
-        # Usage after "now" is the future of a replay (--as-of): rules do not see it.
-        from ..spend import priced_usage
+    def _usage(self) -> UsageIndex:
+        # Read once as columns and priced by engine.spend.priced_usage's rule, so
+        # findings and `spend` agree to the cent; records are built only for the rows
+        # someone looks at. Usage after "now" is the future of a replay (--as-of):
+        # rules do not see it.
         end = self.as_of.date() if self.as_of is not None else None
-        return priced_usage(self.engine, None, end)
+        return UsageIndex(self.engine.store.usage_columns(None, end), self.prices)
 
     @cached_property
     def usage(self) -> list[UsageRecord]:
-        return [p.record for p in self._priced]
-
-    @cached_property
-    def _usd_of(self) -> dict[int, float | None]:
-        return {id(p.record): (p.usd if p.priced else None) for p in self._priced}
+        u = self._usage
+        return [u.record(i) for i in range(u.n)]
 
     @cached_property
     def prices(self):
@@ -363,9 +437,10 @@ class Facts:
 
     def row_usd(self, row: UsageRecord) -> float | None:
         """USD of a usage row: the vendor's figure, else tokens x price; None unpriced."""
+        known = self._usage.usd_of_record
         key = id(row)
-        if key in self._usd_of:
-            return self._usd_of[key]
+        if key in known:
+            return known[key]
         if row.vendor_usd is not None:
             return float(row.vendor_usd)
         price = self.prices.lookup(row.model)
@@ -375,54 +450,79 @@ class Facts:
                          int((row.properties or {}).get("cache_creation_input_tokens") or 0))
 
     @cached_property
-    def usage_by_credential(self) -> dict[str, list[UsageRecord]]:
-        out: dict[str, list[UsageRecord]] = defaultdict(list)
-        for r in self.usage:
-            if r.credential_id:
-                out[r.credential_id].append(r)
-        return out
+    def usage_by_credential(self) -> Mapping[str, list[UsageRecord]]:
+        return RowsBy(self._usage, self._usage.by_credential)
 
     @cached_property
-    def usage_by_subject(self) -> dict[str, list[UsageRecord]]:
-        out: dict[str, list[UsageRecord]] = defaultdict(list)
-        for r in self.usage:
-            key = r.credential_id or r.project_id or r.account_id
-            if key:
-                out[key].append(r)
-        return out
+    def usage_by_subject(self) -> Mapping[str, list[UsageRecord]]:
+        return RowsBy(self._usage, self._usage.by_subject)
 
     def usage_rows(self, node_id: str) -> list[UsageRecord]:
         return self.usage_by_subject.get(node_id, [])
 
-    @cached_property
-    def _daily(self) -> dict[str, dict[tuple[date, str], dict[str, Any]]]:
-        # One pass over the priced rows in their stored order: each cell sums its rows
-        # in the same order as a per-credential pass would, so the floats agree.
-        out: dict[str, dict[tuple[date, str], dict[str, Any]]] = {}
-        for p in self._priced:
-            r = p.record
-            cid = r.credential_id
-            if not cid:
-                continue
-            cells = out.get(cid)
-            if cells is None:
-                cells = out[cid] = {}
-            key = (r.day, r.model)
+    def has_usage(self, node_id: str) -> bool:
+        return node_id in self._usage.by_subject.of
+
+    def usage_projects(self, node_id: str) -> list[str]:
+        """Projects (or workspaces) the usage rows of a subject name, sorted."""
+        u = self._usage
+        project = u.cols.project_id
+        return sorted({project[i] for i in u.by_subject.rows(node_id) if project[i]})
+
+    def usage_summary(self, node_id: str) -> dict[str, Any] | None:
+        """A subject's usage in one dict (usd, days, first_day, last_day, models,
+        requests, sources); None without usage."""
+        u = self._usage
+        rows = u.by_subject.rows(node_id)
+        if not rows:
+            return None
+        c = u.cols
+        days = sorted({c.day[i] for i in rows})
+        return {"usd": round(self._subject_usd(None).get(node_id, 0.0), 2), "days": len(days),
+                "first_day": days[0], "last_day": days[-1],
+                "models": sorted({c.model[i] for i in rows}),
+                "requests": sum(c.requests[i] for i in rows), "sources": sorted({c.source[i] for i in rows})}
+
+    def recent_usage(self, node_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The last `limit` usage rows of a subject by (day, model), as evidence."""
+        u = self._usage
+        # Stable: rows tied on (day, model) keep their stored order, as a sort of records would.
+        rows = sorted(u.by_subject.rows(node_id), key=u.day_model_rank.__getitem__)
+        return u.row_dicts(rows[-limit:]) if limit else []
+
+    def usage_accounts(self, node_id: str) -> list[str]:
+        """Accounts the usage rows of a credential name, sorted."""
+        u = self._usage
+        account = u.cols.account_id
+        return sorted({account[i] for i in u.by_credential.rows(node_id) if account[i]})
+
+    def daily_by_model(self, node_id: str) -> dict[tuple[date, str], dict[str, Any]]:
+        table = self.__dict__.setdefault("_memo_daily", {})
+        cells = table.get(node_id)
+        if cells is None:
+            cells = table[node_id] = self._daily_cells(node_id)
+        return cells
+
+    def _daily_cells(self, node_id: str) -> dict[tuple[date, str], dict[str, Any]]:
+        # The credential's rows in stored order: each cell adds its rows in that order.
+        u = self._usage
+        c = u.cols
+        usd, priced, dates, model = u.usd_list, u.priced_list, u.dates, c.model
+        cells: dict[tuple[date, str], dict[str, Any]] = {}
+        for i in u.by_credential.rows(node_id):
+            key = (dates[i], model[i])
             cell = cells.get(key)
             if cell is None:
                 cell = cells[key] = {"usd": 0.0, "unpriced": False, "input_tokens": 0,
                                      "output_tokens": 0, "requests": 0}
-            if p.priced:
-                cell["usd"] += p.usd
+            if priced[i]:
+                cell["usd"] += usd[i]
             else:
                 cell["unpriced"] = True
-            cell["input_tokens"] += r.input_tokens
-            cell["output_tokens"] += r.output_tokens
-            cell["requests"] += r.requests
-        return out
-
-    def daily_by_model(self, node_id: str) -> dict[tuple[date, str], dict[str, Any]]:
-        return self._daily.get(node_id, {})
+            cell["input_tokens"] += c.input_tokens[i]
+            cell["output_tokens"] += c.output_tokens[i]
+            cell["requests"] += c.requests[i]
+        return cells
 
     def daily_usd(self, node_id: str) -> dict[date, float]:
         out: dict[date, float] = defaultdict(float)
@@ -443,34 +543,52 @@ class Facts:
         day = self._last_day_by_subject.get(node_id)
         return day if day is not None else self._last_day_by_credential.get(node_id)
 
+    def _last_days(self, groups) -> dict[str, date]:
+        u = self._usage
+        if not groups.names:
+            return {}
+        ordinal = u.ordinal[groups.order]
+        last = np.maximum.reduceat(ordinal, groups.bounds[:-1])
+        return dict(zip(groups.names, map(date.fromordinal, last.tolist())))
+
     @cached_property
     def _last_day_by_subject(self) -> dict[str, date]:
-        return {k: max(r.day for r in rows) for k, rows in self.usage_by_subject.items() if rows}
+        return self._last_days(self._usage.by_subject)
 
     @cached_property
     def _last_day_by_credential(self) -> dict[str, date]:
-        return {k: max(r.day for r in rows) for k, rows in self.usage_by_credential.items() if rows}
+        return self._last_days(self._usage.by_credential)
+
+    def _subject_usd(self, start: date | None) -> dict[str, float]:
+        """{subject: USD of its rows from `start` on}, each added in row order."""
+        table = self.__dict__.setdefault("_memo_subject_usd", {})
+        found = table.get(start)
+        if found is None:
+            u = self._usage
+            mask = None if start is None else u.ordinal >= start.toordinal()
+            found = table[start] = dict(zip(u.by_subject.names, u.by_subject.sums(u.usd, mask).tolist()))
+        return found
 
     def spend_usd(self, node_id: str, days: int | None = None) -> float:
         start = None
         if days is not None and self.as_of is not None:
             start = self.as_of.date() - timedelta(days=days - 1)
-        total = 0.0
-        for r in self.usage_rows(node_id):
-            if start is None or r.day >= start:
-                total += self.row_usd(r) or 0.0
-        return round(total, 6)
+        return round(self._subject_usd(start).get(node_id, 0.0), 6)
 
     # --- grants, exposures, budgets, claims ----------------------------------
     @cached_property
     def _clients_by_native_id(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = defaultdict(list)
-        for c in self.graph.by_kind.get(NodeKind.OAuthClient.value, []):
+        for c in self.graph.by_kind.get(_KIND_OAuthClient, []):
             out[c.rsplit(":", 1)[-1]].append(c)
         return out
 
     def grant(self, node_id: str) -> GrantFact:
-        return self._memo("grant", node_id, lambda: self._grant(node_id))
+        table = self.__dict__.setdefault("_memo_grant", {})
+        found = table.get(node_id)
+        if found is None:
+            found = table[node_id] = self._grant(node_id)
+        return found
 
     def grant_client(self, node_id: str) -> tuple[str | None, str | None, str | None, list[str]]:
         """(client id, client name, client node, texts) of an OAuth grant: what its
@@ -483,14 +601,21 @@ class Facts:
     def _grant_client(self, node_id: str):
         v = self.node(node_id)
         props = v.properties if v else {}
-        outs = self.graph.out_edges(node_id)
-        ins = self.graph.in_edges(node_id)
         client_id = props.get("client_id") or props.get("clientId")
         client_node = None
         texts = [str(x) for x in (v.name if v else None, props.get("client_name"), props.get("displayText"),
                                   props.get("clientName"), props.get("app_name")) if x]
-        candidates = [e.dst for e in outs if self.kind_of(e.dst) == _OAUTH_CLIENT]
-        candidates += [e.src for e in ins if e.kind != _CONSENTED and self.kind_of(e.src) in _CLIENT_KINDS]
+        i = self.graph.index.get(node_id) if self._indexed else None
+        if i is not None:
+            # Client neighbours of every node found in one pass over the edge arrays;
+            # _grant reads the two edge kinds it needs itself.
+            outs = ins = None
+            candidates = list(self._client_neighbours.get(i, ()))
+        else:
+            outs = self.out_edges(node_id)     # (every kind; a store's facts may answer these)
+            ins = self.in_edges(node_id)
+            candidates = [e.dst for e in outs if self.kind_of(e.dst) == _OAUTH_CLIENT]
+            candidates += [e.src for e in ins if e.kind != _CONSENTED and self.kind_of(e.src) in _CLIENT_KINDS]
         if client_id:
             candidates += self._memo("client_nodes", str(client_id),
                                      lambda: self._client_nodes(str(client_id)))
@@ -501,18 +626,46 @@ class Facts:
             or (self.node(client_node).name if client_node and self.node(client_node) else None)
         return (str(client_id) if client_id else None, client_name, client_node, texts, props, outs, ins)
 
+    @cached_property
+    def _client_neighbours(self) -> dict[int, list[str]]:
+        """{node index: ids of the OAuth clients it has an edge to, and of the OAuth
+        clients and service accounts with an edge other than CONSENTED into it}: what
+        _grant_client's edge walk finds (as a multiset; it keeps only the least)."""
+        g = self.graph
+        kinds = g.kinds
+        src, dst, ekind = g.e_src, g.e_dst, g.e_kind
+        client = KIND_CODES[_OAUTH_CLIENT]
+        holders = np.isin(kinds, [KIND_CODES[k] for k in _CLIENT_KINDS])
+        out_hit = np.nonzero(kinds[dst] == client)[0]
+        in_hit = np.nonzero(holders[src] & (ekind != _CONSENTED_CODE))[0]
+        found: dict[int, list[str]] = {}
+        ids = g.ids
+        for a, b in zip(src[out_hit].tolist(), dst[out_hit].tolist()):
+            found.setdefault(a, []).append(ids[b])
+        for a, b in zip(dst[in_hit].tolist(), src[in_hit].tolist()):
+            found.setdefault(a, []).append(ids[b])
+        return found
+
     def _grant(self, node_id: str) -> GrantFact:
         client_id, client_name, client_node, texts, props, outs, ins = self._grant_client(node_id)
         scopes: list[str] = []
         for key in ("scopes", "scope", "scopeId", "scope_id", "permissions"):
-            scopes.extend(_split_scopes(props.get(key)))
+            value = props.get(key)
+            if value is not None:
+                scopes.extend(_split_scopes(value))
         opens = []
-        for e in outs:
-            if e.kind == _GRANTS:
-                scopes.extend(_split_scopes(e.properties.get("scopes")))
-                opens.append(edge_dict(e))
-        consented = sorted(e.src for e in ins if e.kind == _CONSENTED)
-        scopes = sorted(dict.fromkeys(scopes))
+        if outs is None:
+            opens = self.edge_dicts(node_id, K.GRANTS)
+            for d in opens:
+                scopes.extend(_split_scopes(d.get("properties", {}).get("scopes")))
+        else:
+            for e in outs:
+                if e.kind == _GRANTS:
+                    scopes.extend(_split_scopes(e.properties.get("scopes")))
+                    opens.append(edge_dict(e))
+        consented = sorted(self._src_ids(node_id, K.CONSENTED) if ins is None else
+                           (e.src for e in ins if e.kind == _CONSENTED))
+        scopes = sorted(set(scopes))
         return GrantFact(id=node_id, scopes=scopes, client_id=client_id, client_name=client_name,
                          client_node=client_node, consented_by=consented, opens=opens, texts=texts)
 
@@ -545,18 +698,20 @@ class Facts:
         out: list[Budget] = []
         seen: set[str] = set()
         todo = [node_id]
-        todo += [e.src for e in self.in_edges(node_id, K.HOLDS)
-                 if self.kind_of(e.src) == NodeKind.AITool.value]
-        todo += [o for o in self.owners(node_id) if self.kind_of(o) == NodeKind.Team.value]
+        todo += [h for h in self._src_ids(node_id, K.HOLDS) if self.kind_of(h) == _KIND_AITool]
+        todo += [o for o in self.owners(node_id) if self.kind_of(o) == _KIND_Team]
         # Everything within 3 MEMBER_OF hops (to projects and teams) of those: the
         # hops above a project or team are the same for every key in it, so memoised.
         for n in dict.fromkeys(todo):
             seen |= self._member_of_within(n, 3)
+        table = self.__dict__.setdefault("_memo_budgets_of", {})
         for n in seen:
-            v = self.node(n)
-            if v is not None:
-                out.extend(self._memo("budgets_of", n, lambda: _budgets_of(v)))
-        return sorted(out, key=lambda b: (b.node_id, b.field))
+            found = table.get(n)
+            if found is None:
+                v = self.node(n)
+                found = table[n] = _budgets_of(v) if v is not None else []
+            out.extend(found)
+        return sorted(out, key=lambda b: (b.node_id, b.field)) if out else out
 
     def _member_of_within(self, node_id: str, hops: int) -> frozenset:
         """node_id and the projects and teams within `hops` MEMBER_OF edges above it."""
@@ -566,32 +721,36 @@ class Facts:
         if found is None:
             up = {node_id}
             if hops > 0:
-                for e in self.out_edges(node_id, K.MEMBER_OF):
-                    if self.kind_of(e.dst) in _BUDGET_KINDS:
-                        up |= self._member_of_within(e.dst, hops - 1)
+                for dst in self._dst_ids(node_id, K.MEMBER_OF):
+                    if self.kind_of(dst) in _BUDGET_KINDS:
+                        up |= self._member_of_within(dst, hops - 1)
             found = table[key] = frozenset(up)
         return found
 
     def is_approved_tool(self, node_id: str) -> bool:
         v = self.node(node_id)
-        return (v is not None and v.kind == NodeKind.AITool.value and v.active
+        return (v is not None and v.kind == _KIND_AITool and v.active
                 and v.properties.get("approved") is True)
 
     def claims(self, node_id: str) -> list[str]:
         """Approved inventory tools that claim a node: they hold it (a credential, an
         OAuth client, a grant) or hold a credential in it (a project or workspace)."""
-        return self._memo("claims", node_id, lambda: self._claims(node_id))
+        table = self.__dict__.setdefault("_memo_claims", {})
+        found = table.get(node_id)
+        if found is None:
+            found = table[node_id] = self._claims(node_id)
+        return found
 
     def _claims(self, node_id: str) -> list[str]:
-        tools = {e.src for e in self.in_edges(node_id, K.HOLDS) if self.is_approved_tool(e.src)}
-        if self.kind_of(node_id) == NodeKind.Project.value:
-            for e in self.in_edges(node_id, K.MEMBER_OF):
-                tools.update(t for t in self.claims(e.src) if self.kind_of(e.src) == NodeKind.Credential.value)
+        tools = {h for h in self._src_ids(node_id, K.HOLDS) if self.is_approved_tool(h)}
+        if self.kind_of(node_id) == _KIND_Project:
+            for member in self._src_ids(node_id, K.MEMBER_OF):
+                if self.kind_of(member) == _KIND_Credential:
+                    tools.update(self.claims(member))
         return sorted(tools)
 
     def projects_of(self, node_id: str) -> list[str]:
-        return sorted(e.dst for e in self.out_edges(node_id, K.MEMBER_OF)
-                      if self.kind_of(e.dst) == NodeKind.Project.value)
+        return sorted(d for d in self._dst_ids(node_id, K.MEMBER_OF) if self.kind_of(d) == _KIND_Project)
 
     # --- reach -----------------------------------------------------------------
     def reach(self, node_id: str, max_depth: int = 8):
@@ -614,7 +773,7 @@ class Facts:
         n = len(g.ids)
         level = np.zeros(n, dtype=np.int8)
         by_level: dict[int, list[int]] = defaultdict(list)
-        for nid in g.by_kind.get(NodeKind.DataSource.value, []):
+        for nid in g.by_kind.get(_KIND_DataSource, []):
             sens = str(g.views[g.index[nid]].properties.get("sensitivity") or "internal").lower()
             if sens in SENSITIVITY_ORDER:
                 by_level[SENSITIVITY_ORDER.index(sens)].append(g.index[nid])
@@ -647,7 +806,7 @@ class Facts:
         where: list[str] = []
         for r in self.reach(node_id):
             v = self.node(r.node_id)
-            if v is None or v.kind != NodeKind.DataSource.value:
+            if v is None or v.kind != _KIND_DataSource:
                 continue
             level = str(v.properties.get("sensitivity") or "internal").lower()
             if level not in SENSITIVITY_ORDER:

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 from ..model import EdgeKind, NodeKind
 from .checks import CHECKS, ai_vendor_of
 from .facts import Facts
 
+_CRED = NodeKind.Credential.value
 Screen = Callable[[Facts, dict[str, Any]], "set[str] | None"]
 
 
@@ -48,7 +51,7 @@ def _exposed(facts: Facts, p: dict) -> set[str]:
 @screen("owner_departed_with_usage")
 def _departed(facts: Facts, p: dict) -> set[str]:
     # No usage rows on the credential: nothing was spent after anyone left.
-    return {cid for cid, rows in facts.usage_by_credential.items() if rows}
+    return set(facts.usage_by_credential)
 
 
 @screen("shared")
@@ -64,8 +67,8 @@ def _shared(facts: Facts, p: dict) -> set[str] | None:
     ids = facts.graph.ids
     for i, (a, b) in holds.ranges.items():
         count[ids[i]] = b - a
-    for cid, rows in facts.usage_by_credential.items():
-        accounts = {r.account_id for r in rows if r.account_id}
+    for cid in facts.usage_by_credential:
+        accounts = facts.usage_accounts(cid)
         if accounts:
             count[cid] = count.get(cid, 0) + len(accounts)
     return {cid for cid, n in count.items() if n >= need}
@@ -74,11 +77,15 @@ def _shared(facts: Facts, p: dict) -> set[str] | None:
 @screen("environment_mix")
 def _environment_mix(facts: Facts, p: dict) -> set[str]:
     # Environments come one each from the credential itself, its MEMBER_OF targets
-    # and its HOLDS holders (usage holders state none); two are needed.
+    # and its HOLDS holders (usage holders state none); two are needed. Only
+    # credentials are subjects (a stub with no edges has no second environment).
     member_of = facts.adj.out_table(EdgeKind.MEMBER_OF.value)
     holds = facts.adj.in_table(EdgeKind.HOLDS.value)
+    kind_at = facts.adj.kind_at
     out = set()
     for i in set(member_of.nodes()) | set(holds.nodes()):
+        if kind_at(i) != _CRED:
+            continue
         n = _degree(member_of, i) + _degree(holds, i)
         if n >= 2:
             out.add(facts.graph.ids[i])
@@ -95,7 +102,7 @@ def _environment_mix(facts: Facts, p: dict) -> set[str]:
 def _unclaimed_ai(facts: Facts, p: dict) -> set[str]:
     # A grant needs a client that is a known AI vendor's (judged on what the grant's
     # client is known by, as the check does); anything else needs usage rows.
-    out = {k for k, rows in facts.usage_by_subject.items() if rows}
+    out = set(facts.usage_by_subject)
     for gid in facts.graph.by_kind.get(NodeKind.OAuthGrant.value, []):
         client_id, _, _, texts = facts.grant_client(gid)
         if ai_vendor_of(texts, client_id) is not None:
@@ -108,7 +115,7 @@ def _no_budget(facts: Facts, p: dict) -> set[str] | None:
     # Spend over min_spend_usd (0 or more) needs usage rows on the credential.
     if not float(p["min_spend_usd"]) >= 0:
         return None
-    return {k for k, rows in facts.usage_by_subject.items() if rows}
+    return set(facts.usage_by_subject)
 
 
 @screen("spend_anomaly")
@@ -121,17 +128,14 @@ def _spend_anomaly(facts: Facts, p: dict) -> set[str] | None:
         return None
     need_days = int(p["min_active_days"])
     margin = floor * 1e-9 + 1e-9
-    out = set()
-    for cid, cells in facts._daily.items():
-        positive = 0.0
-        days = set()
-        for (day, _), cell in cells.items():
-            if cell["usd"] > 0:
-                positive += cell["usd"]
-                days.add(day)
-        if positive >= floor - margin and len(days) >= need_days:
-            out.add(cid)
-    return out
+    cred, day, _, usd = facts._usage.credential_cells()
+    positive = usd > 0
+    n = len(facts._usage.by_credential.names)
+    total = np.bincount(cred[positive], weights=usd[positive], minlength=n)
+    days = np.bincount(np.unique(cred[positive] * (int(day.max(initial=0)) + 1) + day[positive])
+                       // (int(day.max(initial=0)) + 1), minlength=n)
+    names = facts._usage.by_credential.names
+    return {names[c] for c in np.nonzero((total >= floor - margin) & (days >= need_days))[0].tolist()}
 
 
 @screen("new_model")
@@ -139,12 +143,32 @@ def _new_model(facts: Facts, p: dict) -> set[str]:
     # Two models (dated snapshots count as one, so two raw names at least) and a first
     # use min_history_days after the first day.
     need = int(p["min_history_days"])
-    out = set()
-    for cid, cells in facts._daily.items():
-        models = {m for (_, m) in cells}
-        if len(models) < 2:
-            continue
-        days = [d for (d, _) in cells]
-        if (max(days) - min(days)).days >= need:
-            out.add(cid)
-    return out
+    cred, day, model, _ = facts._usage.credential_cells()
+    n = len(facts._usage.by_credential.names)
+    if not len(cred):
+        return set()
+    # Cells come sorted by credential: per credential, its day span and distinct models.
+    bounds = np.searchsorted(cred, np.arange(n + 1))
+    present = np.nonzero(bounds[1:] > bounds[:-1])[0]
+    starts = bounds[present]
+    span = np.maximum.reduceat(day, starts) - np.minimum.reduceat(day, starts)
+    n_models = np.bincount(cred[np.unique(cred * (int(model.max()) + 1) + model, return_index=True)[1]],
+                           minlength=n)[present]
+    keep = present[(n_models >= 2) & (span >= need)]
+    # A new model is first used `need` days after the key's first use, counting cells
+    # with any use: so some raw model (dated snapshots merge into it) first used that
+    # late must exist among the cells with use.
+    active = facts._usage.cell_active()
+    a_cred, a_day, a_model = cred[active], day[active], model[active]
+    late = np.zeros(n, dtype=bool)
+    if len(a_cred):
+        start = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(start, a_cred, a_day)
+        pair = a_cred * (int(model.max()) + 1) + a_model
+        pairs, first_at = np.unique(pair, return_inverse=True)
+        first = np.full(len(pairs), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, first_at.reshape(-1), a_day)
+        pair_cred = pairs // (int(model.max()) + 1)
+        late[pair_cred[first - start[pair_cred] >= need]] = True
+    names = facts._usage.by_credential.names
+    return {names[c] for c in keep[late[keep]].tolist()}

@@ -6,10 +6,11 @@ return the same answers on the same data (tests/test_parity.py).
 """
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from ..model import LoadResult, Records
 
@@ -100,6 +101,55 @@ class UsageTotal:
     def sort_key(self) -> tuple:
         return tuple("" if v is None else v for v in (
             self.source, self.model, self.credential_id, self.project_id, self.account_id)) + (self.vendor,)
+
+
+@dataclass
+class UsageColumns:
+    """Usage rows as parallel columns, in Store.usage()'s order (Store.usage_columns):
+    what a bulk reader (rule facts) needs without one Python object per row.
+    `cache_write` is each row's raw `cache_creation_input_tokens` property (None when
+    absent); `properties` holds each row's properties as a dict or as its JSON text,
+    decoded by `parse` on demand (record(i))."""
+    source: Sequence[str]
+    day: Sequence[str]                  # ISO dates
+    model: Sequence[str]
+    credential_id: Sequence[str | None]
+    project_id: Sequence[str | None]
+    account_id: Sequence[str | None]
+    input_tokens: Sequence[int]
+    output_tokens: Sequence[int]
+    cached_input_tokens: Sequence[int]
+    requests: Sequence[int]
+    vendor_usd: Sequence[float | None]
+    cache_write: Sequence[Any]
+    properties: Sequence[Any]
+    parse: Callable[[str], Any] | None = None
+
+    def __len__(self) -> int:
+        return len(self.day)
+
+    def props(self, i: int) -> dict[str, Any]:
+        p = self.properties[i]
+        if isinstance(p, str):
+            return (self.parse or json.loads)(p)
+        return p
+
+    def record(self, i: int, day: date | None = None) -> UsageRecord:
+        return UsageRecord(self.source[i], day or date.fromisoformat(self.day[i]), self.model[i],
+                           self.credential_id[i], self.project_id[i], self.account_id[i],
+                           self.input_tokens[i], self.output_tokens[i], self.cached_input_tokens[i],
+                           self.requests[i], self.vendor_usd[i], self.props(i))
+
+
+def usage_columns_of(rows: Iterable[UsageRecord]) -> UsageColumns:
+    """UsageColumns of usage rows (any store's fallback)."""
+    rows = list(rows)
+    cols = [[getattr(r, f) for r in rows] for f in (
+        "source", "day", "model", "credential_id", "project_id", "account_id", "input_tokens",
+        "output_tokens", "cached_input_tokens", "requests", "vendor_usd")]
+    cols[1] = [d.isoformat() for d in cols[1]]
+    props = [r.properties for r in rows]
+    return UsageColumns(*cols, [p.get("cache_creation_input_tokens") if p else None for p in props], props)
 
 
 def usage_totals_of(rows: Iterable[UsageRecord]) -> list[UsageTotal]:
@@ -197,6 +247,11 @@ class Store(ABC):
 
     @abstractmethod
     def usage(self, start: date | None = None, end: date | None = None) -> list[UsageRecord]: ...
+
+    def usage_columns(self, start: date | None = None, end: date | None = None) -> UsageColumns:
+        """usage() as columns, same rows in the same order (a store may read them
+        without building a record per row, e.g. SQLite: one query straight to columns)."""
+        return usage_columns_of(self.usage(start, end))
 
     def usage_totals(self, start: date | None = None, end: date | None = None) -> list[UsageTotal]:
         """Usage in the window summed per UsageTotal key, sorted by UsageTotal.sort_key

@@ -33,14 +33,14 @@ functions the embedded store uses (engine.graph.MemoryGraph, engine.derive,
 engine.linking) over the rows read inside that transaction, and written in it:
 a failed load leaves nothing behind.
 
-Which reads run in Cypher (everything else is Python over `graph()`, the engine's
-in-memory graph of this database, built once per generation):
+Which reads run in Cypher:
 
-- `blast_radius`, `who_can_reach`, `blast_radius_many`: a level-synchronous BFS, one
-  Cypher query per depth level (frontier in, best parent per newly reached node out),
-  with the same access flow and tie-break as engine.traversal; `_many` walks many
-  start nodes together. The rule facts this store offers (`rule_facts`) use it, so
-  findings and risk scores get their blast radii from the database in batches.
+- `blast_radius`, `who_can_reach`, `blast_radius_many`: one Cypher query per walk
+  (or per batch of walks): a bounded variable-length pattern over the live
+  traversable relationships (a pruning breadth-first expand in Neo4j) returns the
+  relationships within reach, and engine.traversal's own BFS picks depth, access and
+  evidence path over just those (engine.store.neo4j_traversal), so ties break exactly
+  as on the embedded store.
 - `usage_totals` (what `spend` prices and attributes): one Cypher aggregation over
   the `:UsageRow` nodes in the day window and not removed, grouped per (source,
   model, credential_id, project_id, account_id, has a vendor figure) with count,
@@ -49,13 +49,18 @@ in-memory graph of this database, built once per generation):
   as one list per group, so Python adds them with math.fsum (a float sum in Cypher
   depends on row order; both stores must agree exactly). Rows stored before
   `cache_write_tokens` existed make it aggregate the rows in Python instead.
+- The graph facts of `findings` (and risk, trace) and of `spend` attribution:
+  `rule_facts` and `spend_attributor` hand out engine.store.neo4j_facts objects
+  whose node views, edges by kind, owner resolution, team people, budgets' hops,
+  claims and sensitivity reach are bulk Cypher queries (engine.store.neo4j_reads),
+  one per fact family. `data_as_of` gives "now" as the last load stored it.
 - `get_node`, `list_nodes` (count and page), `generation`, `settings`, `runs`,
   `get_meta`, and the day window / removed filter of `usage`, `costs`, `activity`.
 
-Not pushed down yet: pricing and attribution of those totals (engine.spend: price
-book lookup, ownership, teams, tools, environments), `reconcile` and the spend rule
-facts (they read priced usage rows), ownership resolution and the other rule facts,
-all of which run on `graph()` and the rows read back.
+Still on `graph()` (the engine's in-memory graph of this database, built once per
+generation and counted in `graph_builds`): engine.ownership.owners_of called with
+the engine (a node's GraphQL `owners`), node paging cursors, and the API's warm-up
+and readiness checks.
 """
 from __future__ import annotations
 
@@ -68,7 +73,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
-from ..model import EDGE_KINDS, Access, AccessFlow, EdgeKind, LoadResult, NodeKind, Records
+from ..model import EDGE_KINDS, EdgeKind, LoadResult, NodeKind, Records
 from .base import (resync_windows, cache_write_tokens, ActivityRecord, CostRecord, EdgeView, NodeView, Reach,
                    Store, StoreError, UsageRecord, UsageTotal, usage_totals_of)
 from .sqlite import merge_contributions
@@ -76,11 +81,6 @@ from .sqlite import merge_contributions
 DEFAULT_BATCH_SIZE = 5000
 KIND_LABELS = [k.value for k in NodeKind]
 TRAVERSABLE_TYPES = [k.value for k, s in EDGE_KINDS.items() if s.traversable]
-_REL_PATTERN = "|".join(TRAVERSABLE_TYPES)
-_FLOW = {k.value: {AccessFlow.explicit: 0, AccessFlow.inherit: 1, AccessFlow.possess: 2}[s.flow]
-         for k, s in EDGE_KINDS.items()}
-ADMIN = int(Access.admin)
-ACCESS_NAMES = {int(a): a.name for a in Access}
 
 # Node fields the engine owns; a source property of the same name stays in `_view` only.
 NODE_FIELDS = frozenset({"id", "kind", "name", "active", "removed_at", "sources", "derived", "live"})
@@ -116,14 +116,17 @@ except ImportError:  # pragma: no cover - orjson is a dependency, json is the fa
     _orjson = None
 
 
-def _dumps(value: Any) -> str:
+def _dumps(value: Any, sort: bool = True) -> str:
+    """JSON text, keys sorted as the embedded store stores statements; `sort=False`
+    keeps insertion order (node views and derived edges, whose derived keys the
+    engine appends: they come back in the embedded graph's order)."""
     if _orjson is not None:
         try:
-            return _orjson.dumps(value, default=str,
-                                 option=_orjson.OPT_SORT_KEYS | _orjson.OPT_NON_STR_KEYS).decode()
+            option = _orjson.OPT_NON_STR_KEYS | (_orjson.OPT_SORT_KEYS if sort else 0)
+            return _orjson.dumps(value, default=str, option=option).decode()
         except (TypeError, _orjson.JSONEncodeError):
             pass   # e.g. an integer wider than 64 bits: json handles it
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return json.dumps(value, sort_keys=sort, separators=(",", ":"), default=str)
 
 
 def _key(parts: tuple) -> str:
@@ -240,6 +243,9 @@ class Neo4jStore(Store):
         self._user = user
         self._graph = None
         self._graph_gen = -1
+        # How many times graph() built the in-memory graph from the database (findings
+        # and spend never need it: tests/test_neo4j_facts.py holds them to 0).
+        self.graph_builds = 0
         self._graph_lock = threading.Lock()
         try:
             self._driver = GraphDatabase.driver(self._uri, auth=(user, password),
@@ -446,7 +452,7 @@ class Neo4jStore(Store):
                 props = _flatten(view.properties, NODE_FIELDS)
                 props.update({"id": nid, "kind": view.kind, "active": view.active,
                               "sources": list(view.sources), "_src": src_json,
-                              "_view": _dumps(_view_doc(view)), "live": nid in in_view})
+                              "_view": _dumps(_view_doc(view), sort=False), "live": nid in in_view})
                 if view.name is not None:
                     props["name"] = view.name
                 if view.removed_at is not None:
@@ -491,7 +497,7 @@ class Neo4jStore(Store):
         for seq, e in enumerate(derived):
             props = _flatten(e.properties, REL_FIELDS)
             props.update({"sources": list(e.sources), "derived": True, "_seq": seq, "live": True,
-                          "_props": _dumps(e.properties), "_acc": edge_access(e.kind, e.properties),
+                          "_props": _dumps(e.properties, sort=False), "_acc": edge_access(e.kind, e.properties),
                           "_ord": f"1{seq:09d}"})
             props["_h"] = _hash(props)
             want_rels[((e.src, e.kind, e.dst), seq)] = props
@@ -633,176 +639,49 @@ class Neo4jStore(Store):
         gen = self.generation()
         with self._graph_lock:
             if self._graph is None or self._graph_gen != gen:
+                self.graph_builds += 1
                 self._graph = MemoryGraph.from_store(self)
                 self._graph_gen = gen
             return self._graph
 
+    def data_as_of(self):
+        """"Now" of the data (the latest timestamp, as MemoryGraph.as_of), as the last
+        load stored it, without building the in-memory graph."""
+        rows = self._query("MATCH (m:BurnpathMeta {key: 'as_of'}) RETURN m.value AS v")
+        if not rows:
+            if self.generation() == 0:
+                return None
+            return self.graph().as_of     # loaded before `as_of` was kept
+        return datetime.fromisoformat(rows[0]["v"]) if rows[0]["v"] else None
+
     # --- path queries, in the database --------------------------------------
+    # One query per walk (engine.store.neo4j_traversal): a bounded variable-length
+    # pattern finds what lies within reach, engine.traversal picks the answers.
     def blast_radius(self, node_id: str, max_depth: int) -> list[Reach]:
-        return self._traverse(node_id, max_depth, reverse=False)
+        return self._traverse_many([node_id], max_depth, reverse=False)[node_id]
 
     def who_can_reach(self, node_id: str, max_depth: int) -> list[Reach]:
-        return self._traverse(node_id, max_depth, reverse=True)
-
-    # One BFS level each (engine.traversal's algorithm, in Cypher), for one or many
-    # start nodes at once (each frontier row carries its start `f[0]`). Newly reached
-    # nodes keep, per state, the candidate with the highest value, then the lowest
-    # parent id, then the first edge (`_ord`: stored edges by kind, then derived ones).
-    # Forward: one value; explicit edges cap at their access, possess restores admin,
-    # inherit passes on. Reverse: two values, F (a possess edge nearer the target has
-    # fixed the access) and U (not yet: the minimum of explicit edges so far).
-    _LEVEL_FWD = f"""
-        UNWIND $frontier AS f
-        MATCH (p:Node {{id: f[1]}})-[r:{_REL_PATTERN}]->(n:Node)
-        WHERE r.live AND $seen[f[0] + $sep + n.id] IS NULL
-        WITH f[0] AS src, n.id AS nid, p.id AS pid, type(r) AS kind, r._ord AS ord,
-             CASE $flow[type(r)]
-               WHEN 0 THEN CASE WHEN r._acc < f[3] THEN r._acc ELSE f[3] END
-               WHEN 2 THEN {ADMIN} ELSE f[3] END AS cu
-        ORDER BY src, nid, cu DESC, pid, ord
-        WITH src, nid, collect([pid, kind, cu])[0] AS bu
-        RETURN src, nid, null AS fparent, null AS fkind, -1 AS fval, false AS from_u,
-               bu[0] AS uparent, bu[1] AS ukind, bu[2] AS uval
-    """
-    _LEVEL_REV = f"""
-        UNWIND $frontier AS f
-        MATCH (p:Node {{id: f[1]}})<-[r:{_REL_PATTERN}]-(n:Node)
-        WHERE r.live AND $seen[f[0] + $sep + n.id] IS NULL
-        WITH f[0] AS src, n.id AS nid, p.id AS pid, type(r) AS kind, r._ord AS ord,
-             r._acc AS acc, $flow[type(r)] AS flow, f[2] AS pf, f[3] AS pu
-        WITH src, nid, pid, kind, ord,
-             CASE WHEN flow = 2 THEN CASE WHEN pu > pf THEN pu ELSE pf END ELSE pf END AS cf,
-             flow = 2 AND pu > pf AS from_u,
-             CASE WHEN flow = 2 THEN -1
-                  WHEN flow = 0 THEN CASE WHEN pu < 0 THEN -1 WHEN acc < pu THEN acc ELSE pu END
-                  ELSE pu END AS cu
-        ORDER BY src, nid, cf DESC, pid, ord
-        WITH src, nid, collect([pid, kind, cf, from_u])[0] AS bf, collect([cu, pid, ord, kind]) AS us
-        UNWIND us AS u
-        WITH src, nid, bf, u ORDER BY src, nid, u[0] DESC, u[1], u[2]
-        WITH src, nid, bf, collect(u)[0] AS bu
-        RETURN src, nid, bf[0] AS fparent, bf[1] AS fkind, bf[2] AS fval, bf[3] AS from_u,
-               bu[1] AS uparent, bu[3] AS ukind, bu[0] AS uval
-    """
-    _SEP = "\x1f"
+        return self._traverse_many([node_id], max_depth, reverse=True)[node_id]
 
     def blast_radius_many(self, node_ids: list[str], max_depth: int) -> dict[str, list[Reach]]:
-        """Blast radius of many nodes, walked together: one query per depth level for
-        all of them (what rule evaluation needs for every credential)."""
+        """Blast radius of many nodes, walked together: one query for all of them (what
+        rule evaluation and risk need for every identity)."""
         return self._traverse_many(list(dict.fromkeys(node_ids)), max_depth, reverse=False)
 
-    def _traverse(self, node_id: str, max_depth: int, reverse: bool) -> list[Reach]:
-        return self._traverse_many([node_id], max_depth, reverse)[node_id]
-
     def _traverse_many(self, starts: list[str], max_depth: int, reverse: bool) -> dict[str, list[Reach]]:
-        from ..traversal import NodeNotFound
-        query = self._LEVEL_REV if reverse else self._LEVEL_FWD
-        sep = self._SEP
+        from .neo4j_traversal import walk_many
+        return walk_many(self, starts, max_depth, reverse)
 
-        def missing(tx, ids) -> list[str]:
-            found = {r["id"] for r in tx.run("UNWIND $ids AS id MATCH (n:Node {id: id}) WHERE n.live "
-                                             "RETURN n.id AS id", ids=list(ids))}
-            return [i for i in ids if i not in found]
-
-        def run(tx):
-            if max_depth < 0:
-                gone = missing(tx, starts)
-                if gone:
-                    raise NodeNotFound(gone[0])
-                raise ValueError("maxDepth must be 0 or more")
-            # Keys are (start, node): each start walks on its own.
-            seen: dict[str, bool] = {s + sep + s: True for s in starts}
-            val_f = {(s, s): -1 for s in starts}
-            val_u = {(s, s): ADMIN for s in starts}
-            # (state, start, node) -> (parent, edge kind, parent's state)
-            parent: dict[tuple, tuple[str, str, str]] = {}
-            depth_of: dict[str, dict[str, int]] = {s: {} for s in starts}
-            frontier = [[s, s, -1, ADMIN] for s in starts]
-            depth = 0
-            while depth < max_depth and frontier:
-                depth += 1
-                rows = list(tx.run(query, frontier=frontier, seen=seen, flow=_FLOW, sep=sep))
-                frontier = []
-                for r in rows:
-                    src, nid = r["src"], r["nid"]
-                    seen[src + sep + nid] = True
-                    depth_of[src][nid] = depth
-                    val_f[(src, nid)] = r["fval"]
-                    val_u[(src, nid)] = r["uval"]
-                    if r["fparent"] is not None:
-                        parent[("F", src, nid)] = (r["fparent"], r["fkind"], "U" if r["from_u"] else "F")
-                    parent[("U", src, nid)] = (r["uparent"], r["ukind"], "U")
-                    frontier.append([src, nid, r["fval"], r["uval"]])
-            lonely = [s for s in starts if not depth_of[s]]
-            gone = missing(tx, lonely) if lonely else []
-            if gone:
-                raise NodeNotFound(gone[0])
-            return val_f, val_u, parent, depth_of
-
-        try:
-            with self._session() as s:
-                val_f, val_u, parent, depth_of = s.execute_read(run)
-        except (NodeNotFound, ValueError):
-            raise
-        except Exception as exc:
-            raise self._error(exc) from exc
-        out: dict[str, list[Reach]] = {}
-        for src in starts:
-            reaches = []
-            for nid, d in depth_of[src].items():
-                f, u = val_f.get((src, nid), -1), val_u.get((src, nid), -1)
-                state = "F" if f >= u else "U"
-                path, kinds, cur = [nid], [], nid
-                while cur != src:
-                    p, kind, pstate = parent[(state, src, cur)]
-                    kinds.append(kind)
-                    path.append(p)
-                    cur, state = p, pstate
-                if not reverse:
-                    path.reverse()
-                    kinds.reverse()
-                reaches.append(Reach(node_id=nid, depth=d, access=ACCESS_NAMES[max(f, u)], path=path,
-                                     edge_kinds=kinds))
-            reaches.sort(key=lambda r: (r.depth, r.node_id))
-            out[src] = reaches
-        return out
-
-    # --- rule facts -----------------------------------------------------------
-    REACH_BATCH = 256
-
+    # --- rule facts and spend attribution, in Cypher ---------------------------
     def rule_facts(self, engine):
-        """engine.rules.facts.Facts with blast radii walked in the database in batches:
-        a miss walks that node together with the next identities in id order (what
-        findings and risk ask for next), one Cypher query per level for all of them."""
-        from ..model import IDENTITY_KINDS
-        from ..rules.facts import Facts
-        from ..traversal import NodeNotFound
-        store = self
-        identity_kinds = sorted(k.value for k in IDENTITY_KINDS)
+        """engine.rules.facts.Facts answered with Cypher (engine.store.neo4j_facts)."""
+        from .neo4j_facts import Neo4jFacts
+        return Neo4jFacts(self, engine)
 
-        class Neo4jFacts(Facts):
-            def reach(self, node_id: str, max_depth: int = 8):
-                key = f"{node_id}@{max_depth}"
-                if key not in self._reach:
-                    if node_id not in self.graph.index:
-                        self._reach[key] = []     # as Facts: reaches nothing we know
-                        return self._reach[key]
-                    order = self.__dict__.get("_reach_order")
-                    if order is None:
-                        order = self.__dict__["_reach_order"] = [v.id for v in self.subjects(identity_kinds)]
-                    import bisect
-                    at = bisect.bisect_left(order, node_id)
-                    batch = [node_id] + [i for i in order[at:at + 4 * store.REACH_BATCH]
-                                         if i != node_id and f"{i}@{max_depth}" not in self._reach]
-                    try:
-                        got = store.blast_radius_many(batch[:store.REACH_BATCH], max_depth)
-                    except NodeNotFound:
-                        got = {node_id: store.blast_radius(node_id, max_depth)}
-                    for i, reaches in got.items():
-                        self._reach[f"{i}@{max_depth}"] = reaches
-                return self._reach[key]
-
-        return Neo4jFacts(engine)
+    def spend_attributor(self, engine):
+        """engine.spend.Attributor answered with Cypher (engine.store.neo4j_facts)."""
+        from .neo4j_facts import Neo4jAttributor
+        return Neo4jAttributor(self, engine)
 
     # --- rows ---------------------------------------------------------------
     def _rows(self, label: str, start, end) -> list[dict]:
@@ -811,10 +690,11 @@ class Neo4jStore(Store):
             where.append("u.day >= $start")
         if end is not None:
             where.append("u.day <= $end")
-        rows = self._query(f"MATCH (u:{label}) WHERE {' AND '.join(where)} RETURN properties(u) AS p",
+        # One collected list, not a record per row: far less driver work per row.
+        rows = self._query(f"MATCH (u:{label}) WHERE {' AND '.join(where)} RETURN collect(properties(u)) AS ps",
                            start=start.isoformat() if start else None,
                            end=end.isoformat() if end else None)
-        out = [r["p"] for r in rows]
+        out = list(rows[0]["ps"]) if rows else []
         out.sort(key=lambda p: (p["day"], p["source"], p["key"]))
         return out
 
@@ -848,13 +728,20 @@ class Neo4jStore(Store):
                         AND u.properties CONTAINS 'cache_creation_input_tokens' THEN 1 ELSE 0 END) AS legacy
     """
 
+    _TOTAL_FIELDS = ("source", "model", "credential_id", "project_id", "account_id", "vendor", "rows",
+                     "input_tokens", "output_tokens", "cached_input_tokens", "requests", "priced_uncached",
+                     "priced_cached", "priced_written", "priced_output", "vendor_values", "legacy")
+
     def usage_totals(self, start=None, end=None) -> list[UsageTotal]:
         import math
         window = "".join([" AND u.day >= $start" if start is not None else "",
                           " AND u.day <= $end" if end is not None else ""])
-        rows = self._query(self._USAGE_TOTALS.format(window=window),
-                           start=start.isoformat() if start else None,
-                           end=end.isoformat() if end else None)
+        fields = self._TOTAL_FIELDS
+        got = self._query(f"CALL {{ {self._USAGE_TOTALS.format(window=window)} }} "
+                          f"RETURN collect([{', '.join(fields)}]) AS rows",
+                          start=start.isoformat() if start else None,
+                          end=end.isoformat() if end else None)
+        rows = [dict(zip(fields, row)) for row in got[0]["rows"]] if got else []
         if any(r["legacy"] for r in rows):
             return usage_totals_of(self.usage(start, end))
         out = [UsageTotal(r["source"], r["model"], r["credential_id"], r["project_id"], r["account_id"],

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import gc
 import json
+import operator
 import sqlite3
 import threading
-import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -19,8 +19,8 @@ from typing import Any, Iterable
 import orjson
 
 from ..model import LoadResult, Records
-from .base import (resync_windows, ActivityRecord, CostRecord, EdgeView, NodeView, Reach, Store, StoreError,
-                   UsageRecord)
+from .base import (ActivityRecord, CostRecord, EdgeView, NodeView, Reach, Store, StoreError,
+                   UsageColumns, UsageRecord)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -63,10 +63,6 @@ CREATE TABLE IF NOT EXISTS activity (
 SOURCE_PRIORITY = {"inventory": 100}
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 _ORJSON_OPTS = (orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
                 | orjson.OPT_PASSTHROUGH_DATACLASS)
 
@@ -87,6 +83,21 @@ def _loads(text: str) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)   # NaN / Infinity written by older versions
+
+
+def _day_source_order(days: tuple, sources: tuple) -> list[int] | None:
+    """The permutation that sorts rows stably by (day, source) text, as SQLite orders
+    them (BINARY collation: UTF-8 bytes, the same order as Python's code points);
+    None when they are in that order already."""
+    import numpy as np
+    day_rank = {d: i for i, d in enumerate(sorted(set(days)))}
+    source_rank = {s: i for i, s in enumerate(sorted(set(sources)))}
+    n = len(days)
+    key = (np.fromiter(map(day_rank.__getitem__, days), dtype=np.int64, count=n) * len(source_rank)
+           + np.fromiter(map(source_rank.__getitem__, sources), dtype=np.int64, count=n))
+    if n < 2 or bool(np.all(key[1:] >= key[:-1])):
+        return None
+    return np.argsort(key, kind="stable").tolist()
 
 
 def _key(parts: tuple) -> str:
@@ -141,6 +152,11 @@ class SQLiteStore(Store):
         self._graph = None
         self._graph_gen = -1
         self._graph_lock = threading.Lock()
+        # The built graph is cached beside the file per generation (engine.graph_cache).
+        self.use_graph_cache = str(path) != ":memory:"
+        self.graph_source: str | None = None     # "cache" or "rows": how the graph was last loaded
+        self.graph_timings: dict = {}
+        self.build_phases: dict | None = None
         try:
             if self.path.parent and not self.path.parent.exists():
                 raise StoreError(f"{self.path}: directory {self.path.parent} does not exist")
@@ -171,123 +187,37 @@ class SQLiteStore(Store):
             self._local.conn = None
 
     # --- writes -------------------------------------------------------------
-    def load(self, records: Records, complete: bool) -> LoadResult:
-        source = records.source
-        run_id = uuid.uuid4().hex
-        now = _now()
-        conn = self._conn()
-        removed: dict[str, int] = {}
-        # Serialising millions of records allocates millions of short-lived objects;
-        # the cyclic GC has nothing to find in them, so it waits until the load is done.
+    # The write path lives in engine.store.sqlite_load: `prepare` (pure: rows to write)
+    # and `write` (one transaction), split so ingest.pipeline can prepare the next
+    # source in a worker process while this one is written.
+    @staticmethod
+    def prepare_load(records: Records):
+        """The rows a load writes (a picklable sqlite_load.PreparedLoad); no database."""
+        from .sqlite_load import prepare
+        return prepare(records)
+
+    def write_prepared(self, prepared, complete: bool) -> LoadResult:
+        """Write a prepare_load() result in one transaction."""
+        from .sqlite_load import write
+        # Binding a million rows allocates millions of short-lived objects; the cyclic
+        # GC has nothing to find in them, so it waits until the load is done.
         paused = gc.isenabled()
         gc.disable()
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT INTO runs(id, source, started_at, complete, files) VALUES (?,?,?,?,?)",
-                         (run_id, source, now, int(complete), _dumps(records.files)))
-            self._write_nodes(conn, source, run_id, records)
-            self._write_edges(conn, source, run_id, records)
-            self._write_rows(conn, source, run_id, records)
-            if complete:
-                removed = self._mark_removed(conn, source, run_id, records, now)
-            counts = records.counts()
-            conn.execute("UPDATE runs SET finished_at=?, counts=?, removed=? WHERE id=?",
-                         (_now(), _dumps(counts), _dumps(removed), run_id))
-            conn.execute("INSERT INTO meta(key, value) VALUES('generation', '1') "
-                         "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            return write(self._conn(), prepared, complete)
         finally:
             if paused:
                 gc.enable()
-        return LoadResult(source=source, run_id=run_id, complete=complete, counts=counts,
-                          removed=removed, warnings=records.warnings)
 
-    def _write_nodes(self, conn, source, run_id, records: Records) -> None:
-        # Two statements about one id in one load: later wins, properties merged.
-        merged: dict[str, list] = {}
-        for n in records.nodes:
-            cur = merged.get(n.id)
-            active = None if n.active is None else int(n.active)
-            if cur is None:
-                merged[n.id] = [n.id, source, n.kind.value, n.name, active, dict(n.properties),
-                                int(n.enrichment)]
-            else:
-                cur[6] = min(cur[6], int(n.enrichment))
-                cur[3] = n.name or cur[3]
-                if active is not None:
-                    cur[4] = active if cur[4] is None else min(cur[4], active)
-                cur[5].update(n.properties)
-        conn.executemany(
-            "INSERT INTO node_src(id, source, kind, name, active, properties, enrichment, run_id, "
-            "removed_at) VALUES (?,?,?,?,?,?,?,?,NULL) ON CONFLICT(id, source) DO UPDATE SET "
-            "kind=excluded.kind, name=excluded.name, active=excluded.active, "
-            "properties=excluded.properties, enrichment=excluded.enrichment, "
-            "run_id=excluded.run_id, removed_at=NULL",
-            ((i, s, k, nm, a, _dumps(p), en, run_id) for i, s, k, nm, a, p, en in merged.values()))
-
-    def _write_edges(self, conn, source, run_id, records: Records) -> None:
-        merged: dict[tuple, dict] = {}
-        for e in records.edges:
-            merged.setdefault((e.src, e.kind.value, e.dst), {}).update(e.properties)
-        conn.executemany(
-            "INSERT INTO edge_src(src, kind, dst, source, properties, run_id, removed_at) "
-            "VALUES (?,?,?,?,?,?,NULL) ON CONFLICT(src, kind, dst, source) DO UPDATE SET "
-            "properties=excluded.properties, run_id=excluded.run_id, removed_at=NULL",
-            ((s, k, d, source, _dumps(p), run_id) for (s, k, d), p in merged.items()))
-
-    def _write_rows(self, conn, source, run_id, records: Records) -> None:
-        conn.executemany(
-            "INSERT INTO usage(source, key, day, model, credential_id, project_id, account_id, "
-            "input_tokens, output_tokens, cached_input_tokens, requests, vendor_usd, properties, "
-            "run_id, removed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL) "
-            "ON CONFLICT(source, key) DO UPDATE SET day=excluded.day, model=excluded.model, "
-            "credential_id=excluded.credential_id, project_id=excluded.project_id, "
-            "account_id=excluded.account_id, input_tokens=excluded.input_tokens, "
-            "output_tokens=excluded.output_tokens, cached_input_tokens=excluded.cached_input_tokens, "
-            "requests=excluded.requests, vendor_usd=excluded.vendor_usd, "
-            "properties=excluded.properties, run_id=excluded.run_id, removed_at=NULL",
-            ((source, _key(u.key()), u.day.isoformat(), u.model, u.credential_id, u.project_id,
-              u.account_id, u.input_tokens, u.output_tokens, u.cached_input_tokens, u.requests,
-              u.vendor_usd, _dumps(u.properties), run_id) for u in records.usage))
-        conn.executemany(
-            "INSERT INTO costs(source, key, day, scope_id, line_item, usd, properties, run_id, "
-            "removed_at) VALUES (?,?,?,?,?,?,?,?,NULL) ON CONFLICT(source, key) DO UPDATE SET "
-            "day=excluded.day, scope_id=excluded.scope_id, line_item=excluded.line_item, "
-            "usd=excluded.usd, properties=excluded.properties, run_id=excluded.run_id, removed_at=NULL",
-            ((source, _key(c.key()), c.day.isoformat(), c.scope_id, c.line_item, c.usd,
-              _dumps(c.properties), run_id) for c in records.costs))
-        conn.executemany(
-            "INSERT INTO activity(source, key, day, actor_id, kind, properties, run_id, removed_at) "
-            "VALUES (?,?,?,?,?,?,?,NULL) ON CONFLICT(source, key) DO UPDATE SET "
-            "day=excluded.day, actor_id=excluded.actor_id, kind=excluded.kind, "
-            "properties=excluded.properties, run_id=excluded.run_id, removed_at=NULL",
-            ((source, _key(a.key()), a.day.isoformat(), a.actor_id, a.kind, _dumps(a.properties),
-              run_id) for a in records.activity))
-        conn.executemany(
-            "INSERT INTO settings(source, key, value, run_id, removed_at) VALUES (?,?,?,?,NULL) "
-            "ON CONFLICT(source, key) DO UPDATE SET value=excluded.value, run_id=excluded.run_id, "
-            "removed_at=NULL", ((source, k, _dumps(v), run_id) for k, v in records.settings.items()))
-
-    def _mark_removed(self, conn, source, run_id, records: Records, now: str) -> dict[str, int]:
-        removed = {}
-        for table, label in (("node_src", "nodes"), ("edge_src", "edges"), ("settings", "settings")):
-            cur = conn.execute(f"UPDATE {table} SET removed_at=? WHERE source=? AND run_id<>? "
-                               f"AND removed_at IS NULL", (now, source, run_id))
-            removed[label] = cur.rowcount
-        for table, window in resync_windows(records).items():
-            if window is None:
-                removed[table] = 0
-                continue
-            lo, hi = window
-            cur = conn.execute(f"UPDATE {table} SET removed_at=? WHERE source=? AND run_id<>? "
-                               f"AND removed_at IS NULL AND day BETWEEN ? AND ?",
-                               (now, source, run_id, lo, hi))
-            removed[table] = cur.rowcount
-        return removed
+    def load(self, records: Records, complete: bool) -> LoadResult:
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            prepared = self.prepare_load(records)
+        finally:
+            if paused:
+                gc.enable()
+        return self.write_prepared(prepared, complete)
 
     # --- reads --------------------------------------------------------------
     def generation(self) -> int:
@@ -350,15 +280,70 @@ class SQLiteStore(Store):
         row = self._conn().execute("SELECT MAX(day) FROM usage WHERE removed_at IS NULL").fetchone()
         return date.fromisoformat(row[0]) if row and row[0] else None
 
+    def graph_key(self) -> tuple[int, str]:
+        """(generation, key of the data): the key adds the id of the latest ingest run
+        (a uuid), so a database rebuilt to the same generation count never matches a
+        graph cached from another one."""
+        conn = self._conn()
+        row = conn.execute("SELECT (SELECT value FROM meta WHERE key='generation'), "
+                           "(SELECT id FROM runs ORDER BY rowid DESC LIMIT 1)").fetchone()
+        gen = int(row[0]) if row[0] is not None else 0
+        return gen, f"{gen}:{row[1] or ''}"
+
     def graph(self):
-        """The in-memory graph for the current generation (loaded once per generation)."""
-        from ..graph import MemoryGraph
+        """The in-memory graph for the current generation (loaded once per generation:
+        from the graph cache beside the file when it matches, else built from the rows
+        and cached; see engine.graph_cache)."""
         gen = self.generation()
         with self._graph_lock:
             if self._graph is None or self._graph_gen != gen:
-                self._graph = MemoryGraph.from_store(self)
-                self._graph_gen = gen
+                self._graph = None      # let the old generation go before building the new
+                self._graph, self._graph_gen = self._load_graph()
             return self._graph
+
+    def prepare_graph(self) -> None:
+        """Build the current generation's graph and its cache file (end of an ingest):
+        the next process to open this store maps the cache in instead of rebuilding."""
+        self.graph()
+
+    def _load_graph(self):
+        import gc as _gc
+        from .. import graph_cache
+        from ..graph import MemoryGraph
+        import time
+        conn = self._conn()
+        # One read snapshot for the key and every row the build reads, so a load that
+        # commits meanwhile is in neither or (next generation) in both.
+        began = not conn.in_transaction
+        if began:
+            conn.execute("BEGIN")
+        try:
+            gen, key = self.graph_key()
+            path = graph_cache.cache_path(self.path)
+            t = time.perf_counter()
+            graph = graph_cache.load(path, key) if self.use_graph_cache else None
+            self.graph_source = "cache" if graph is not None else "rows"
+            timings = {"load_s": time.perf_counter() - t}
+            built = graph is None
+            if built:
+                t = time.perf_counter()
+                self.build_phases = timings["phases"] = {}
+                graph = MemoryGraph.from_store(self)
+                timings["build_s"] = time.perf_counter() - t
+        finally:
+            if began and conn.in_transaction:
+                conn.execute("COMMIT")
+        if built:
+            if self.use_graph_cache:
+                t = time.perf_counter()
+                if graph_cache.save(graph, path, key):
+                    # Serve from the file just written: views and edges stay columns
+                    # until asked for, so the millions of objects the build made go.
+                    graph = graph_cache.load(path, key) or graph
+                timings["save_s"] = time.perf_counter() - t
+        self.graph_timings = timings
+        _gc.freeze()
+        return graph, gen
 
     def get_node(self, node_id: str, include_removed: bool = False) -> NodeView | None:
         view = self.graph().node_view(node_id)
@@ -397,6 +382,36 @@ class SQLiteStore(Store):
         return [UsageRecord(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6], r[7],
                             r[8], r[9], r[10], _loads(r[11]))
                 for r in self._rows("usage", cols, start, end)]
+
+    def usage_columns(self, start=None, end=None) -> UsageColumns:
+        # Straight to columns: no record (and no properties decoded) per row; the one
+        # property pricing reads is extracted by SQLite.
+        cols = ("source, day, model, credential_id, project_id, account_id, input_tokens, "
+                "output_tokens, cached_input_tokens, requests, vendor_usd, "
+                "json_extract(properties, '$.cache_creation_input_tokens'), properties")
+        sql = f"SELECT {cols} FROM usage WHERE removed_at IS NULL"
+        args: list = []
+        if start is not None:
+            sql += " AND day >= ?"
+            args.append(start.isoformat())
+        if end is not None:
+            sql += " AND day <= ?"
+            args.append(end.isoformat())
+        try:
+            # In primary-key order (a plain scan: no lookups through the day index),
+            # then stably by (day, source): usage()'s (day, source, key) order.
+            rows = self._conn().execute(sql + " ORDER BY source, key", args).fetchall()
+        except sqlite3.OperationalError:        # properties that are not JSON (never written so)
+            return super().usage_columns(start, end)
+        if not rows:
+            return UsageColumns(*([()] * 13), parse=_loads)
+        columns = list(zip(*rows))
+        del rows
+        order = _day_source_order(columns[1], columns[0])
+        if order is not None:
+            pick = operator.itemgetter(*order)
+            columns = [pick(c) if len(order) > 1 else (pick(c),) for c in columns]
+        return UsageColumns(*columns, parse=_loads)
 
     def costs(self, start=None, end=None) -> list[CostRecord]:
         cols = "source, day, scope_id, line_item, usd, properties"

@@ -1,0 +1,238 @@
+"""The embedded store's write path, in two steps so they can run in two processes:
+
+- `prepare(records)`: pure, no database. Merges what one load states twice about one
+  node or edge (later wins, properties merged), turns every record into the row tuple
+  its table takes (properties as JSON text, ids as keys) and sorts the rows by the
+  leading key column, so SQLite fills its B-trees page by page instead of splitting
+  pages all over them (on the 100k-node org the sort costs ~0.9 s and saves SQLite
+  ~1.4 s; the file comes out ~5% smaller). The result is plain tuples and strings:
+  cheap to pickle from a worker process (ingest.pipeline).
+- `write(conn, prepared, complete)`: one transaction: upserts, the run row, and on a
+  complete re-sync `removed_at` on what this source stated before and not now.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from operator import itemgetter
+from typing import Any
+
+from ..model import LoadResult, Records
+from .base import resync_windows
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class PreparedLoad:
+    """One source's load as the rows each table receives (see module doc)."""
+    source: str
+    run_id: str
+    files: str                                  # JSON list of the files read
+    counts: dict[str, int]
+    warnings: list[str]
+    windows: dict[str, tuple[str, str] | None]  # usage/costs/activity days a re-sync replaces
+    nodes: list[tuple] = field(default_factory=list)
+    edges: list[tuple] = field(default_factory=list)
+    usage: list[tuple] = field(default_factory=list)
+    costs: list[tuple] = field(default_factory=list)
+    activity: list[tuple] = field(default_factory=list)
+    settings: list[tuple] = field(default_factory=list)
+
+
+SORT_ROWS = True     # see the module doc
+
+
+def prepare(records: Records, sort: bool = SORT_ROWS) -> PreparedLoad:
+    from .sqlite import _dumps, _key
+    source = records.source
+    run_id = uuid.uuid4().hex
+    dumps = _dumps
+
+    # Two statements about one id in one load: later wins, properties merged.
+    # Merging one statement twice in a row is a no-op, so a record object that is the
+    # last one merged for its id (identity sources re-emit the same objects for a user
+    # repeated in every group listing) is skipped outright.
+    # (Kinds are read as `_value_`: Enum.value's descriptor costs a microsecond a call.)
+    merged: dict[str, list] = {}
+    for n in records.nodes:
+        nid = n.id
+        cur = merged.get(nid)
+        if cur is None:
+            active = n.active
+            kind = n.kind
+            merged[nid] = [nid, source, kind if type(kind) is str else kind._value_, n.name,
+                           active if active is None else int(active), n.properties,
+                           int(n.enrichment), False, n]
+            continue
+        if cur[8] is n:
+            continue
+        cur[8] = n
+        if not cur[7]:          # copy on the first merge: the record's dict stays as it was
+            cur[5] = dict(cur[5])
+            cur[7] = True
+        if not n.enrichment:
+            cur[6] = 0
+        cur[3] = n.name or cur[3]
+        active = n.active
+        if active is not None:
+            active = int(active)
+            cur[4] = active if cur[4] is None else min(cur[4], active)
+        cur[5].update(n.properties)
+    nodes = [(i, s, k, nm, a, dumps(p) if p else "{}", en, run_id)
+             for i, s, k, nm, a, p, en, _, _ in merged.values()]
+    del merged
+
+    edge_props: dict[tuple, dict] = {}
+    copied: set[tuple] = set()      # keys whose dict is our own merge, not a record's
+    for e in records.edges:
+        kind = e.kind
+        key = (e.src, kind if type(kind) is str else kind._value_, e.dst)
+        cur = edge_props.get(key)
+        if cur is None:
+            edge_props[key] = e.properties
+            continue
+        if cur is e.properties:     # the same statement again (see nodes above)
+            continue
+        if key not in copied:
+            cur = edge_props[key] = dict(cur)
+            copied.add(key)
+        cur.update(e.properties)
+    edges = [(s, k, d, source, dumps(p) if p else "{}", run_id) for (s, k, d), p in edge_props.items()]
+    del edge_props, copied
+
+    # Usage is the largest table of an AI provider's load: each day's text is made once,
+    # and the common properties ({"vendor": <source>}) serialised once. The key is
+    # UsageRow.key() joined as _key() joins it (tests/test_ingest_fast_records.py).
+    usage = []
+    day_text: dict = {}
+    common = {"vendor": source}
+    common_text = dumps(common)
+    for u in records.usage:
+        d = u.day
+        dt = day_text.get(d)
+        if dt is None:
+            dt = day_text[d] = d.isoformat()
+        p = u.properties
+        cred, proj, acct, model = u.credential_id, u.project_id, u.account_id, u.model
+        usage.append((source, "\x1f".join((dt, cred or "", proj or "", acct or "", model,
+                                           p.get("bucket_key", ""))),
+                      dt, model, cred, proj, acct, u.input_tokens, u.output_tokens,
+                      u.cached_input_tokens, u.requests, u.vendor_usd,
+                      common_text if p == common else dumps(p), run_id))
+    costs = [(source, _key(c.key()), c.day.isoformat(), c.scope_id, c.line_item, c.usd,
+              dumps(c.properties), run_id) for c in records.costs]
+    activity = [(source, _key(a.key()), a.day.isoformat(), a.actor_id, a.kind, dumps(a.properties),
+                 run_id) for a in records.activity]
+    settings = [(source, k, dumps(v), run_id) for k, v in records.settings.items()]
+    # In (primary) key order: Python's str order is SQLite's BINARY order (UTF-8 bytes
+    # sort as code points). The sorts are stable: usage, cost and activity rows may
+    # repeat a key, and the last one written must still win.
+    if sort:
+        first, second = itemgetter(0), itemgetter(1)
+        nodes.sort(key=first)           # ids are unique here: a full primary-key order
+        edges.sort(key=first)           # by src: each node's edges land on the same pages
+        settings.sort(key=second)
+        for rows in (usage, costs, activity):
+            rows.sort(key=second)
+    return PreparedLoad(source=source, run_id=run_id, files=dumps(records.files),
+                        counts=records.counts(), warnings=list(records.warnings),
+                        windows=resync_windows(records), nodes=nodes, edges=edges, usage=usage,
+                        costs=costs, activity=activity, settings=settings)
+
+
+NODE_SQL = (
+    "INSERT INTO node_src(id, source, kind, name, active, properties, enrichment, run_id, "
+    "removed_at) VALUES (?,?,?,?,?,?,?,?,NULL) ON CONFLICT(id, source) DO UPDATE SET "
+    "kind=excluded.kind, name=excluded.name, active=excluded.active, "
+    "properties=excluded.properties, enrichment=excluded.enrichment, "
+    "run_id=excluded.run_id, removed_at=NULL")
+EDGE_SQL = (
+    "INSERT INTO edge_src(src, kind, dst, source, properties, run_id, removed_at) "
+    "VALUES (?,?,?,?,?,?,NULL) ON CONFLICT(src, kind, dst, source) DO UPDATE SET "
+    "properties=excluded.properties, run_id=excluded.run_id, removed_at=NULL")
+USAGE_SQL = (
+    "INSERT INTO usage(source, key, day, model, credential_id, project_id, account_id, "
+    "input_tokens, output_tokens, cached_input_tokens, requests, vendor_usd, properties, "
+    "run_id, removed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL) "
+    "ON CONFLICT(source, key) DO UPDATE SET day=excluded.day, model=excluded.model, "
+    "credential_id=excluded.credential_id, project_id=excluded.project_id, "
+    "account_id=excluded.account_id, input_tokens=excluded.input_tokens, "
+    "output_tokens=excluded.output_tokens, cached_input_tokens=excluded.cached_input_tokens, "
+    "requests=excluded.requests, vendor_usd=excluded.vendor_usd, "
+    "properties=excluded.properties, run_id=excluded.run_id, removed_at=NULL")
+COST_SQL = (
+    "INSERT INTO costs(source, key, day, scope_id, line_item, usd, properties, run_id, "
+    "removed_at) VALUES (?,?,?,?,?,?,?,?,NULL) ON CONFLICT(source, key) DO UPDATE SET "
+    "day=excluded.day, scope_id=excluded.scope_id, line_item=excluded.line_item, "
+    "usd=excluded.usd, properties=excluded.properties, run_id=excluded.run_id, removed_at=NULL")
+ACTIVITY_SQL = (
+    "INSERT INTO activity(source, key, day, actor_id, kind, properties, run_id, removed_at) "
+    "VALUES (?,?,?,?,?,?,?,NULL) ON CONFLICT(source, key) DO UPDATE SET "
+    "day=excluded.day, actor_id=excluded.actor_id, kind=excluded.kind, "
+    "properties=excluded.properties, run_id=excluded.run_id, removed_at=NULL")
+SETTING_SQL = (
+    "INSERT INTO settings(source, key, value, run_id, removed_at) VALUES (?,?,?,?,NULL) "
+    "ON CONFLICT(source, key) DO UPDATE SET value=excluded.value, run_id=excluded.run_id, "
+    "removed_at=NULL")
+
+
+def write(conn, prep: PreparedLoad, complete: bool) -> LoadResult:
+    """Write one prepared load in one transaction (the caller's connection, autocommit
+    mode); a failure rolls everything of it back."""
+    from .sqlite import _dumps
+    source, run_id = prep.source, prep.run_id
+    now = _now()
+    removed: dict[str, int] = {}
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        # Did this source ever load before? If not, a re-sync has nothing to mark removed
+        # (every row of a source is written by a load that records its run), and the
+        # full-table scans that look for stale rows can be skipped.
+        seen_before = conn.execute("SELECT 1 FROM runs WHERE source=? LIMIT 1", (source,)).fetchone()
+        conn.execute("INSERT INTO runs(id, source, started_at, complete, files) VALUES (?,?,?,?,?)",
+                     (run_id, source, now, int(complete), prep.files))
+        for sql, rows in ((NODE_SQL, prep.nodes), (EDGE_SQL, prep.edges), (USAGE_SQL, prep.usage),
+                          (COST_SQL, prep.costs), (ACTIVITY_SQL, prep.activity),
+                          (SETTING_SQL, prep.settings)):
+            if rows:
+                conn.executemany(sql, rows)
+        if complete:
+            removed = _mark_removed(conn, prep, now) if seen_before else _nothing_removed(prep)
+        conn.execute("UPDATE runs SET finished_at=?, counts=?, removed=? WHERE id=?",
+                     (_now(), _dumps(prep.counts), _dumps(removed), run_id))
+        conn.execute("INSERT INTO meta(key, value) VALUES('generation', '1') "
+                     "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return LoadResult(source=source, run_id=run_id, complete=complete, counts=prep.counts,
+                      removed=removed, warnings=prep.warnings)
+
+
+def _nothing_removed(prep: PreparedLoad) -> dict[str, int]:
+    return {"nodes": 0, "edges": 0, "settings": 0, **{t: 0 for t in prep.windows}}
+
+
+def _mark_removed(conn, prep: PreparedLoad, now: str) -> dict[str, int]:
+    source, run_id = prep.source, prep.run_id
+    removed = {}
+    for table, label in (("node_src", "nodes"), ("edge_src", "edges"), ("settings", "settings")):
+        cur = conn.execute(f"UPDATE {table} SET removed_at=? WHERE source=? AND run_id<>? "
+                           f"AND removed_at IS NULL", (now, source, run_id))
+        removed[label] = cur.rowcount
+    for table, window in prep.windows.items():
+        if window is None:
+            removed[table] = 0
+            continue
+        lo, hi = window
+        cur = conn.execute(f"UPDATE {table} SET removed_at=? WHERE source=? AND run_id<>? "
+                           f"AND removed_at IS NULL AND day BETWEEN ? AND ?",
+                           (now, source, run_id, lo, hi))
+        removed[table] = cur.rowcount
+    return removed
