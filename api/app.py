@@ -139,7 +139,7 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
         from engine.findings import findings
         from engine.spend import GROUP_BYS, spend
         try:
-            engine.graph()
+            engine.preload()
             with FINDINGS_LOCK:
                 findings(engine)
             for group_by in GROUP_BYS:  # what dashboards ask first
@@ -294,8 +294,7 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
         """Readiness: the store answers and its graph is loaded for the current data."""
         def check() -> dict:
             generation = engine.store.generation()
-            graph = engine.graph()
-            return {"status": "ready", "generation": generation, "nodes": len(graph)}
+            return {"status": "ready", "generation": generation, "nodes": engine.node_count()}
 
         loop = asyncio.get_running_loop()
         try:

@@ -402,8 +402,7 @@ def _paginate_nodes(engine: Engine, kind: Optional[str], first: Optional[int],
     if kind is not None:
         _check_kind(kind)
     limit = page_size(first, info)
-    graph = engine.graph()
-    offset = graph.first_index_after(kind, decode_cursor(after)) if after else 0
+    offset = engine.store.first_index_after(kind, decode_cursor(after)) if after else 0
     views, total = engine.nodes(kind, offset, limit)
     edges = [NodeEdge(cursor=encode_cursor(v.id), node=node_from(v)) for v in views]
     return NodeConnection(nodes=[e.node for e in edges], edges=edges, total_count=total,

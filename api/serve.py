@@ -40,7 +40,7 @@ def serve(engine: Engine, host: str, port: int, graphiql: bool = True, introspec
         return 0
     app = create_app(engine, graphiql=graphiql, introspection=introspection, limits=limits,
                      warm_up=True)
-    engine.graph()  # load before the first request
+    engine.preload()  # load before the first request
     # Our own JSON access log replaces uvicorn's (which would not know role or operation).
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
     return 0
@@ -65,6 +65,6 @@ def worker_app():
     from engine.derive import parse_ts
     spec = json.loads(os.environ[SPEC_ENV])
     engine = Engine.open(spec["db"], as_of=parse_ts(spec["as_of"]), rule_dirs=spec["rule_dirs"])
-    engine.graph()
+    engine.preload()
     return create_app(engine, graphiql=spec["graphiql"], introspection=spec["introspection"],
                       limits=Limits(**spec["limits"]), warm_up=True)

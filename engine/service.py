@@ -65,6 +65,17 @@ class Engine:
         """The in-memory graph (embedded store, or a Neo4j store's loaded copy)."""
         return self.store.graph()
 
+    def preload(self) -> None:
+        """Load what requests will need before they come: the embedded store's graph.
+        A store answering in its database (Neo4j) has nothing to load."""
+        if not self.store.answers_in_database:
+            self.graph()
+
+    def node_count(self) -> int:
+        if self.store.answers_in_database:
+            return self.store.list_nodes(None, 0, 0)[1]
+        return len(self.graph())
+
     @property
     def as_of(self) -> datetime | None:
         if self._as_of is not None:

@@ -331,6 +331,17 @@ def test_findings_and_spend_never_build_the_in_memory_graph(neo4j_url, tmp_path)
                "team: spend(groupBy: \"team\") { key usd } person: spend(groupBy: \"person\") { key usd } "
                "spendReconciliation { source scope invoiceUsd measuredUsd } }")
         assert execute(pair.neo, doc) == execute(pair.sql, doc)
+        # Paging cursors, serve's preload and readiness count don't need it either.
+        page = "{ nodes(kind: \"Credential\", first: 7%s) { edges { cursor } nodes { id } totalCount } }"
+        first = execute(pair.neo, page % "")
+        assert first == execute(pair.sql, page % "")
+        after = ', after: "%s"' % first["data"]["nodes"]["edges"][-1]["cursor"]
+        second = execute(pair.neo, page % after)
+        assert second == execute(pair.sql, page % after) and second["data"]["nodes"]["nodes"]
+        assert not set(n["id"] for n in second["data"]["nodes"]["nodes"]) & set(
+            n["id"] for n in first["data"]["nodes"]["nodes"])
+        pair.neo.preload()
+        assert pair.neo.node_count() == len(pair.sql.graph())
         assert pair.store.graph_builds == 0 and pair.store._graph is None
         # The counter counts: something that does need the graph builds it, once.
         pair.store.graph()

@@ -219,6 +219,9 @@ class StoreError(Exception):
 
 class Store(ABC):
     url: str
+    # True when the store answers graph questions itself (Neo4j, in Cypher): nothing
+    # should load the whole graph into memory ahead of requests.
+    answers_in_database: bool = False
 
     # --- writes -------------------------------------------------------------
     @abstractmethod
@@ -238,6 +241,11 @@ class Store(ABC):
     @abstractmethod
     def list_nodes(self, kind: str | None, offset: int, limit: int,
                    include_removed: bool = False) -> tuple[list[NodeView], int]: ...
+
+    def first_index_after(self, kind: str | None, after_id: str) -> int:
+        """How many live nodes (of `kind`) list_nodes puts at or before `after_id`:
+        the offset a paging cursor stands for."""
+        return self.graph().first_index_after(kind, after_id)
 
     @abstractmethod
     def iter_nodes(self, include_removed: bool = False) -> Iterable[NodeView]: ...

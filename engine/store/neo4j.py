@@ -231,6 +231,8 @@ class _TxState:
 
 
 class Neo4jStore(Store):
+    answers_in_database = True
+
     def __init__(self, url: str, user: str = "neo4j", password: str = "",
                  database: str | None = None, batch_size: int | None = None):
         from neo4j import GraphDatabase
@@ -610,6 +612,14 @@ class Neo4jStore(Store):
             return page, total
         page, total = self._read(run)
         return [_view_of(r["id"], r["v"]) for r in page], total
+
+    def first_index_after(self, kind: str | None, after_id: str) -> int:
+        # Counted in Cypher's own string order: the order list_nodes pages in.
+        if kind is not None and kind not in KIND_LABELS:
+            return 0
+        rows = self._query(f"MATCH (n:{kind or 'Node'}) WHERE n.live AND n.id <= $after RETURN count(n) AS c",
+                           after=after_id)
+        return rows[0]["c"]
 
     def _contributions(self) -> tuple[dict, dict]:
         def run(tx):
