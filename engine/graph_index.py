@@ -18,9 +18,9 @@ import weakref
 from typing import Iterable
 
 import numpy as np
-import orjson
 
 from .graph import EDGE_CODES, KIND_CODES, MemoryGraph
+from .graph_columns import _loads as _decode
 from .store.base import EdgeView, NodeView
 
 _EMPTY: tuple = ()
@@ -29,15 +29,6 @@ _KIND_NAMES = [name for name, _ in sorted(KIND_CODES.items(), key=lambda kv: kv[
 _INDEXES: "weakref.WeakKeyDictionary[MemoryGraph, AdjacencyIndex]" = weakref.WeakKeyDictionary()
 
 
-def _decode(text) -> dict:
-    """An edge's stored properties text as engine.graph_columns decodes it."""
-    if text == b"{}" or text == "{}":
-        return {}
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        import json
-        return json.loads(bytes(text).decode() if not isinstance(text, str) else text)
 
 
 def adjacency(graph: MemoryGraph) -> "AdjacencyIndex":

@@ -39,6 +39,7 @@ from datetime import date
 from typing import Any
 
 from .model import EdgeKind, NodeKind
+from .store.base import NodeView
 
 GROUP_BYS = ("person", "team", "credential", "tool", "project", "model", "environment")
 _NULL_DETAIL_LIMIT = 50
@@ -195,16 +196,21 @@ class Attributor:
         people = [o for o in owners if self._kind(o) == NodeKind.Person.value]
         return [self.first_team(p) for p in people] or [None]
 
+    def node_view(self, node_id: str) -> NodeView | None:
+        return self.graph.node_view(node_id)
+
+    def _holders(self, subject: str) -> set[str]:
+        return {e.src for e in self.graph.in_edges(subject, {EdgeKind.HOLDS.value})}
+
     def tools(self, subject: str | None) -> list[str]:
         if subject is None:
             return []
-        return sorted({e.src for e in self.graph.in_edges(subject, {EdgeKind.HOLDS.value})
-                       if self._kind(e.src) == NodeKind.AITool.value})
+        return sorted(h for h in self._holders(subject) if self._kind(h) == NodeKind.AITool.value)
 
     def environments(self, subject: str | None) -> list[str | None]:
         if subject is None:
             return [None]
-        view = self.graph.node_view(subject)
+        view = self.node_view(subject)
         env = view.properties.get("environment") if view is not None else None
         if env:
             return [str(env)]
@@ -213,14 +219,14 @@ class Attributor:
             return [None]
         out = []
         for t in tools:
-            tv = self.graph.node_view(t)
+            tv = self.node_view(t)
             out.append(str(tv.properties["environment"]) if tv is not None
                        and tv.properties.get("environment") else None)
         return out
 
     def project(self, subject: str | None, row_project: str | None) -> list[str | None]:
         if subject is not None:
-            view = self.graph.node_view(subject)
+            view = self.node_view(subject)
             if view is not None and view.properties.get("project_id"):
                 return [str(view.properties["project_id"])]
         return [row_project]

@@ -249,36 +249,7 @@ class Neo4jAttributor(Attributor):
             self._first_team.update(self.reads.first_teams(people - set(self._first_team)))
         return self._first_team[person]
 
-    def tools(self, subject: str | None) -> list[str]:
-        if subject is None:
-            return []
+    def _holders(self, subject: str) -> set[str]:
         self._prepare()
         from ..model import EdgeKind
-        return sorted({e.src for e in self.reads.edges("in", (EdgeKind.HOLDS.value,), subject)
-                       if self._kind(e.src) == NodeKind.AITool.value})
-
-    def environments(self, subject: str | None) -> list[str | None]:
-        if subject is None:
-            return [None]
-        self._prepare()
-        view = self.reads.view(subject)
-        env = view.properties.get("environment") if view is not None else None
-        if env:
-            return [str(env)]
-        tools = self.tools(subject)
-        if not tools:
-            return [None]
-        out = []
-        for t in tools:
-            tv = self.reads.view(t)
-            out.append(str(tv.properties["environment"]) if tv is not None
-                       and tv.properties.get("environment") else None)
-        return out
-
-    def project(self, subject: str | None, row_project: str | None) -> list[str | None]:
-        if subject is not None:
-            self._prepare()
-            view = self.reads.view(subject)
-            if view is not None and view.properties.get("project_id"):
-                return [str(view.properties["project_id"])]
-        return [row_project]
+        return {e.src for e in self.reads.edges("in", (EdgeKind.HOLDS.value,), subject)}

@@ -365,7 +365,8 @@ class SQLiteStore(Store):
         from ..traversal import traverse
         return traverse(self.graph(), node_id, max_depth, reverse=True)
 
-    def _rows(self, table: str, cols: str, start, end):
+    @staticmethod
+    def _live_in_window(table: str, cols: str, start, end) -> tuple[str, list]:
         sql = f"SELECT {cols} FROM {table} WHERE removed_at IS NULL"
         args: list = []
         if start is not None:
@@ -374,6 +375,10 @@ class SQLiteStore(Store):
         if end is not None:
             sql += " AND day <= ?"
             args.append(end.isoformat())
+        return sql, args
+
+    def _rows(self, table: str, cols: str, start, end):
+        sql, args = self._live_in_window(table, cols, start, end)
         return self._conn().execute(sql + " ORDER BY day, source, key", args)
 
     def usage(self, start=None, end=None) -> list[UsageRecord]:
@@ -389,14 +394,7 @@ class SQLiteStore(Store):
         cols = ("source, day, model, credential_id, project_id, account_id, input_tokens, "
                 "output_tokens, cached_input_tokens, requests, vendor_usd, "
                 "json_extract(properties, '$.cache_creation_input_tokens'), properties")
-        sql = f"SELECT {cols} FROM usage WHERE removed_at IS NULL"
-        args: list = []
-        if start is not None:
-            sql += " AND day >= ?"
-            args.append(start.isoformat())
-        if end is not None:
-            sql += " AND day <= ?"
-            args.append(end.isoformat())
+        sql, args = self._live_in_window("usage", cols, start, end)
         try:
             # In primary-key order (a plain scan: no lookups through the day index),
             # then stably by (day, source): usage()'s (day, source, key) order.
