@@ -99,8 +99,14 @@ class Engine:
         return self.store.list_nodes(kind, offset, limit)
 
     def owners(self, node_id: str) -> list[NodeView]:
-        from .ownership import owners_of
-        return [v for v in (self.node(o) for o in owners_of(self, node_id)) if v is not None]
+        if self.store.answers_in_database:
+            # The rule facts resolve owners from Cypher (cached per data generation).
+            from .findings import facts_of
+            found = facts_of(self).owners(node_id)
+        else:
+            from .ownership import owners_of
+            found = owners_of(self, node_id)
+        return [v for v in (self.node(o) for o in found) if v is not None]
 
     # --- traversal ----------------------------------------------------------
     def blast_radius(self, node_id: str, max_depth: int = 8) -> BlastRadiusResult:

@@ -340,6 +340,10 @@ def test_findings_and_spend_never_build_the_in_memory_graph(neo4j_url, tmp_path)
         assert second == execute(pair.sql, page % after) and second["data"]["nodes"]["nodes"]
         assert not set(n["id"] for n in second["data"]["nodes"]["nodes"]) & set(
             n["id"] for n in first["data"]["nodes"]["nodes"])
+        # A node's owners (and risk) come from the same Cypher facts.
+        for n in first["data"]["nodes"]["nodes"] + second["data"]["nodes"]["nodes"]:
+            doc = '{ node(id: "%s") { owners { id kind } risk { score } } }' % n["id"]
+            assert execute(pair.neo, doc) == execute(pair.sql, doc)
         pair.neo.preload()
         assert pair.neo.node_count() == len(pair.sql.graph())
         assert pair.store.graph_builds == 0 and pair.store._graph is None
