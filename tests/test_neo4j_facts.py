@@ -344,7 +344,11 @@ def test_findings_and_spend_never_build_the_in_memory_graph(neo4j_url, tmp_path)
         for n in first["data"]["nodes"]["nodes"] + second["data"]["nodes"]["nodes"]:
             doc = '{ node(id: "%s") { owners { id kind } risk { score } } }' % n["id"]
             assert execute(pair.neo, doc) == execute(pair.sql, doc)
-        pair.neo.preload()
+        trace = ('{ traceCompromise(id: "anthropic:api_key:apikey_01DataAgent") { owners { id } '
+                 'holders { id } revocationPlan { order action target reason } } }')
+        traced = execute(pair.neo, trace)
+        assert traced == execute(pair.sql, trace) and traced["data"]["traceCompromise"]["revocationPlan"]
+        pair.neo.preload()                 # what serve and /readyz call
         assert pair.neo.node_count() == len(pair.sql.graph())
         assert pair.store.graph_builds == 0 and pair.store._graph is None
         # The counter counts: something that does need the graph builds it, once.
