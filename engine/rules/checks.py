@@ -19,15 +19,10 @@ from ..derive import iso as _iso_of, parse_ts as _parse_ts
 from ..model import NodeKind
 from ..store.base import NodeView
 from .facts import Facts, edge_dict, normalise_model
+from .kinds import (AITool as _KIND_AITool, Account as _KIND_Account, Credential as CRED,
+                    OAuthGrant as _KIND_OAuthGrant, Person as _KIND_Person,
+                    ServiceAccount as _KIND_ServiceAccount)
 from .loader import load_data
-
-CRED = NodeKind.Credential.value
-# Kind names as plain strings: `.value` on an enum member is a property call.
-_KIND_AITool = NodeKind.AITool.value
-_KIND_Account = NodeKind.Account.value
-_KIND_OAuthGrant = NodeKind.OAuthGrant.value
-_KIND_Person = NodeKind.Person.value
-_KIND_ServiceAccount = NodeKind.ServiceAccount.value
 
 
 @dataclass

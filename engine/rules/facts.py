@@ -44,22 +44,15 @@ from ..graph_index import adjacency
 from ..model import EdgeKind, NodeKind
 from ..ownership import owners_of, resolver_for
 from ..store.base import EdgeView, NodeView, UsageRecord
+from .kinds import (AITool as _KIND_AITool, Account as _KIND_Account, Credential as _KIND_Credential,
+                    DataSource as _KIND_DataSource, OAuthClient as _KIND_OAuthClient,
+                    Person as _KIND_Person, Project as _KIND_Project, Team as _KIND_Team)
 from .loader import load_data
 from .models import SENSITIVITY_ORDER
 from .usage import RowsBy, UsageIndex
 
 K = EdgeKind
-# Kind names as plain strings: `.value` on an enum member is a property call.
-_KIND_AITool = NodeKind.AITool.value
-_KIND_Account = NodeKind.Account.value
-_KIND_Credential = NodeKind.Credential.value
-_KIND_DataSource = NodeKind.DataSource.value
-_KIND_OAuthClient = NodeKind.OAuthClient.value
-_KIND_Person = NodeKind.Person.value
-_KIND_Project = NodeKind.Project.value
-_KIND_Team = NodeKind.Team.value
 # Plain strings of the kinds the hot paths compare against (no enum lookups per edge).
-_OAUTH_CLIENT = NodeKind.OAuthClient.value
 _CLIENT_KINDS = (NodeKind.OAuthClient.value, NodeKind.ServiceAccount.value)
 _CONSENTED = EdgeKind.CONSENTED.value
 _CONSENTED_CODE = EDGE_CODES[_CONSENTED]
@@ -614,7 +607,7 @@ class Facts:
         else:
             outs = self.out_edges(node_id)     # (every kind; a store's facts may answer these)
             ins = self.in_edges(node_id)
-            candidates = [e.dst for e in outs if self.kind_of(e.dst) == _OAUTH_CLIENT]
+            candidates = [e.dst for e in outs if self.kind_of(e.dst) == _KIND_OAuthClient]
             candidates += [e.src for e in ins if e.kind != _CONSENTED and self.kind_of(e.src) in _CLIENT_KINDS]
         if client_id:
             candidates += self._memo("client_nodes", str(client_id),
@@ -634,7 +627,7 @@ class Facts:
         g = self.graph
         kinds = g.kinds
         src, dst, ekind = g.e_src, g.e_dst, g.e_kind
-        client = KIND_CODES[_OAUTH_CLIENT]
+        client = KIND_CODES[_KIND_OAuthClient]
         holders = np.isin(kinds, [KIND_CODES[k] for k in _CLIENT_KINDS])
         out_hit = np.nonzero(kinds[dst] == client)[0]
         in_hit = np.nonzero(holders[src] & (ekind != _CONSENTED_CODE))[0]
