@@ -1,4 +1,4 @@
-"""The FastAPI app: GraphQL at /graphql (GraphiQL in a browser), /healthz, /readyz.
+"""The FastAPI app: GraphQL at /graphql (GraphiQL in a browser: api.graphiql), /healthz, /readyz.
 
 Per request on /graphql: body size cap -> bearer token (once the store has any
 token) -> JSON -> api.execute.run in a bounded worker pool with a deadline.
@@ -21,11 +21,11 @@ from typing import Any, Optional, TextIO
 
 from fastapi import FastAPI, Request
 from graphql import GraphQLError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
+from fastapi.responses import JSONResponse, Response
 
 from engine.service import Engine
 
+from . import graphiql as ide
 from .auth import TokenRecord, TokenStore, is_loopback
 from .errors import (BAD_INPUT, INTERNAL, LIMIT_EXCEEDED, UNAUTHENTICATED, error_body, format_errors,
                      log)
@@ -267,7 +267,7 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
         params = request.query_params
         if "query" not in params:
             if graphiql and "text/html" in request.headers.get("accept", ""):
-                return HTMLResponse(get_graphql_ide_html("graphiql"))
+                return ide.page(token_required=_tokens_exist())
             request.state.error_codes = [BAD_INPUT]
             return _json(error_body("POST a GraphQL request as JSON (or GET with ?query=)", BAD_INPUT), 400)
         rec, refusal = authenticate(request)
@@ -283,6 +283,16 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
                 return _json(error_body("the variables parameter is not valid JSON", BAD_INPUT), 400)
         return await execute(request, params.get("query"), variables, params.get("operationName"), rec,
                              queries_only=True)
+
+    def _tokens_exist() -> bool:
+        """Whether the IDE should ask for a token (the server decides either way)."""
+        try:
+            return tokens.any()
+        except Exception:  # noqa: BLE001 - the POST will report the store failure
+            return True
+
+    if graphiql:
+        ide.add_asset_route(app)
 
     @app.get("/healthz")
     def healthz() -> dict:
