@@ -86,6 +86,7 @@ def resolver_for(graph) -> "OwnerResolver | None":
 
 
 _ACCOUNT = NodeKind.Account.value
+_NONE: list[str] = []       # shared "no direct owner" answer (callers copy, never change it)
 _TEAM = NodeKind.Team.value
 _STEP_TARGETS = tuple((tuple(kinds), frozenset(targets)) for kinds, targets in _STEPS)
 
@@ -100,6 +101,7 @@ class OwnerResolver:
         self._as: dict[int, str] = {}
         self._direct: dict[int, list[str]] = {}
         self._resolved: dict[tuple[int, int], list[str]] = {}
+        self._primed: dict | None = None
 
     def owners(self, node_id: str) -> list[str]:
         i = self.adj.index.get(node_id)
@@ -119,10 +121,52 @@ class OwnerResolver:
         return found
 
     def direct(self, i: int) -> list[str]:
-        found = self._direct.get(i)
+        table = self._direct
+        found = table.get(i)
         if found is None:
-            found = self._direct[i] = sorted({self.as_owner(j) for j in self.adj.in_nbrs(i, EdgeKind.OWNS.value)})
+            if table is self._primed:
+                return _NONE        # a primed table holds every node with an OWNS edge into it
+            found = table[i] = sorted({self.as_owner(j) for j in self.adj.in_nbrs(i, EdgeKind.OWNS.value)})
         return found
+
+    def prime(self) -> None:
+        """Every node's direct owners at once, from the edge arrays: the owners of
+        its OWNS edges, an account standing for its least linked person (graph ids
+        are sorted, so least index is least id, and index order is id order). What
+        direct() gives node by node, for rule passes that ask for most nodes."""
+        if self._primed is not None:
+            return
+        import numpy as np
+        from .graph import EDGE_CODES, KIND_CODES
+        g = self.adj.g
+        src, dst, kind = g.e_src, g.e_dst, g.e_kind
+        n = len(self.ids)
+        stands = np.arange(n, dtype=np.int64)
+        has = np.nonzero(kind == EDGE_CODES[EdgeKind.HAS_ACCOUNT.value])[0]
+        if len(has):
+            acct, person = dst[has].astype(np.int64), src[has].astype(np.int64)
+            acct_kind = g.kinds[acct] == KIND_CODES[_ACCOUNT]
+            acct, person = acct[acct_kind], person[acct_kind]
+            order = np.lexsort((person, acct))
+            acct, person = acct[order], person[order]
+            first = np.ones(len(acct), dtype=bool)
+            first[1:] = acct[1:] != acct[:-1]
+            stands[acct[first]] = person[first]
+        owns = np.nonzero(kind == EDGE_CODES[EdgeKind.OWNS.value])[0]
+        owned, owner = dst[owns].astype(np.int64), stands[src[owns].astype(np.int64)]
+        pairs = np.unique(owned * n + owner)
+        owned, owner = (pairs // n).tolist(), (pairs % n).tolist()
+        ids = self.ids
+        direct: dict[int, list[str]] = {}
+        for i, j in zip(owned, owner):
+            found = direct.get(i)
+            if found is None:
+                direct[i] = [ids[j]]
+            else:
+                found.append(ids[j])
+        # Swapped in whole, then marked: a reader holding the old table computes as before.
+        self._direct = direct
+        self._primed = direct
 
     def resolve(self, i: int, depth: int) -> list[str]:
         found = self.direct(i)

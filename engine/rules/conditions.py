@@ -6,6 +6,7 @@ fails every test except `exists: false` and `ne`/`not_in`.
 """
 from __future__ import annotations
 
+import operator
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -172,3 +173,97 @@ def holds(cond: Condition, subject: Subject, now: datetime | None) -> bool:
 
 def all_hold(conds: list[Condition], subject: Subject, now: datetime | None) -> bool:
     return all(holds(c, subject, now) for c in conds)
+
+
+# --- compiled conditions: the same tests without a Subject per finding ------------------
+# A rule pack tests its severity raises on every finding (tens of thousands); holds()
+# looks each field up by name through a Subject. `compile_conditions` works out once
+# per condition list how to read each field and which ops to apply; its answers are
+# holds()'s (tests/test_rules_compiled.py compares them on every field and op).
+
+def _getter(field: str):
+    """(facts, view, evidence) -> the field's value, as Subject._compute reads it."""
+    if field == "id":
+        return lambda facts, v, ev: v.id
+    if field == "kind":
+        return lambda facts, v, ev: v.kind
+    if field == "name":
+        return lambda facts, v, ev: v.name if v.name is not None else _MISSING
+    if field == "active":
+        return lambda facts, v, ev: bool(v.active)
+    if field == "owner_status":
+        return lambda facts, v, ev: facts.owner_status(v.id)
+    if field == "reaches_sensitivity":
+        return lambda facts, v, ev: facts.reaches_level(v.id)
+    if field == "spend_usd_30d":
+        return lambda facts, v, ev: facts.spend_usd(v.id, 30)
+    if field.startswith("properties."):
+        path = field[len("properties."):]
+        return lambda facts, v, ev: _dig(v.properties, path)
+    if field.startswith("evidence."):
+        path = field[len("evidence."):]
+        return lambda facts, v, ev: _dig(ev, path)
+    return lambda facts, v, ev: _MISSING
+
+
+class _ValueSubject:
+    """The one-field Subject holds() needs to test a value already read."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def get(self, field: str) -> Any:
+        return self.value
+
+
+_CMP = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+
+
+def _tester(cond: Condition):
+    """(value, now) -> holds(cond, ...) for a subject whose field has that value; the
+    common shapes (`eq` a non-string, `exists`, an ordered comparison of
+    reaches_sensitivity or a number) without holds()'s op loop."""
+    ops = ops_of(cond)
+    if len(ops) == 1:
+        (op, arg), = ops.items()
+        if op == "exists":
+            return lambda value, now: (value is not _MISSING and value != "" and value != []) == arg
+        if op == "eq" and not isinstance(arg, str):
+            return lambda value, now: value is not _MISSING and value == arg
+        if op in ("gt", "gte", "lt", "lte"):
+            right = _ordered_arg(cond, op, arg)
+            if cond.field == "reaches_sensitivity" and isinstance(right, int):
+                rank = {name: i for i, name in enumerate(SENSITIVITY_ORDER)}
+                cmp = _CMP[op]
+                # reaches_level answers a name of SENSITIVITY_ORDER; anything else
+                # takes holds()'s own path.
+                return lambda value, now: cmp(rank[value], right) if type(value) is str and value in rank else \
+                    holds(cond, _ValueSubject(value), now)
+            if type(right) in (int, float):
+                # A number is its own _ordered value: the comparison is holds()'s.
+                cmp = _CMP[op]
+                return lambda value, now: cmp(value, right) if type(value) in (int, float) else \
+                    holds(cond, _ValueSubject(value), now)
+    return lambda value, now: holds(cond, _ValueSubject(value), now)
+
+
+def compile_conditions(conds: list[Condition]):
+    """(facts, view, evidence, now) -> all_hold(conds, Subject(facts, view, evidence), now).
+    Each field is read at most once per call, as a Subject's memo would."""
+    parts = [(cond.field, _getter(cond.field), _tester(cond)) for cond in conds]
+    if len(parts) == 1:
+        (_, get, test), = parts
+
+        def one(facts, view, evidence, now) -> bool:
+            return test(get(facts, view, evidence), now)
+        return one
+
+    def every(facts, view, evidence, now) -> bool:
+        seen: dict[str, Any] = {}
+        for field, get, test in parts:
+            value = seen[field] if field in seen else seen.setdefault(field, get(facts, view, evidence))
+            if not test(value, now):
+                return False
+        return True
+    return every

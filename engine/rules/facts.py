@@ -27,6 +27,12 @@ to these embedded computations. Every method is deterministic and sorted.
 | `reach(id)` / `reaches_sensitivity(id)` | blast radius and the most sensitive data it reaches |
 | `row_usd(row)` | a usage row in USD (vendor figure, else tokens x price), None when unpriced |
 | `edge_dicts(id, kind, out)` | its out- (or in-) edges of one kind as evidence dicts (src, kind, dst, properties) |
+
+Bulk forms of some of these serve engine.rules.bulk's whole-rule checks (the same
+answers, worked out for many nodes in one pass): `grants_in_bulk(views)`,
+`has_budget_above(id)` (bool(budgets_above(id)) without collecting the caps),
+`usage_summaries()` / `usage_projects_all()` (usage_summary / usage_projects as
+functions over gathered columns).
 """
 from __future__ import annotations
 
@@ -35,6 +41,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
+from operator import itemgetter
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -58,6 +65,8 @@ _CONSENTED = EdgeKind.CONSENTED.value
 _CONSENTED_CODE = EDGE_CODES[_CONSENTED]
 _GRANTS = EdgeKind.GRANTS.value
 _BUDGET_KINDS = (NodeKind.Project.value, NodeKind.Team.value)
+_HOLDS = EdgeKind.HOLDS.value
+_MEMBER_OF = EdgeKind.MEMBER_OF.value
 _DATE_SUFFIX = re.compile(r"([-@](\d{4}-\d{2}-\d{2}|\d{8})|-latest)$")
 
 
@@ -141,6 +150,43 @@ def _split_scopes(value: Any) -> list[str]:
             out.extend(_split_scopes(v))
         return out
     return [str(value)]
+
+
+_SPLIT_MEMO: dict[Any, tuple[str, ...]] = {}
+_SORTED_MEMO: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _split_scopes_memo(value: Any) -> tuple[str, ...]:
+    """tuple(_split_scopes(value)), each distinct text or list of texts split once
+    (grants of one app repeat one scope list thousands of times)."""
+    kind = type(value)
+    if kind is list:
+        try:
+            key = (list, *value)
+            found = _SPLIT_MEMO.get(key)
+        except TypeError:           # unhashable items (dicts): no memo
+            return tuple(_split_scopes(value))
+    elif kind is str:
+        key = value
+        found = _SPLIT_MEMO.get(key)
+    else:
+        return tuple(_split_scopes(value))
+    if found is None:
+        if len(_SPLIT_MEMO) > 1 << 16:
+            _SPLIT_MEMO.clear()
+        found = _SPLIT_MEMO[key] = tuple(_split_scopes(value))
+    return found
+
+
+def _sorted_scopes(scopes: list[str]) -> list[str]:
+    """sorted(set(scopes)), each distinct list worked out once."""
+    key = tuple(scopes)
+    found = _SORTED_MEMO.get(key)
+    if found is None:
+        if len(_SORTED_MEMO) > 1 << 16:
+            _SORTED_MEMO.clear()
+        found = _SORTED_MEMO[key] = tuple(sorted(set(scopes)))
+    return list(found)
 
 
 class Environments:
@@ -279,7 +325,10 @@ class Facts:
 
     @cached_property
     def _owner_resolver(self):
-        return resolver_for(self.graph)
+        resolver = resolver_for(self.graph)
+        if resolver is not None and self._indexed:
+            resolver.prime()        # a rule pass asks for most nodes' owners
+        return resolver
 
     def person_of(self, node_id: str) -> str | None:
         """The person behind a person or account node."""
@@ -476,6 +525,43 @@ class Facts:
                 "models": sorted({c.model[i] for i in rows}),
                 "requests": sum(c.requests[i] for i in rows), "sources": sorted({c.source[i] for i in rows})}
 
+    def usage_summaries(self):
+        """usage_summary as a function: the same sets and sums, each column of a
+        subject's rows gathered in one step (operator.itemgetter) instead of row by row."""
+        u = self._usage
+        c = u.cols
+        rows_of = u.by_subject.rows
+        usd = self._subject_usd(None)
+        day, model, source, requests = c.day, c.model, c.source, c.requests
+
+        def summary(node_id: str) -> dict[str, Any] | None:
+            rows = rows_of(node_id)
+            if not rows:
+                return None
+            if len(rows) == 1:
+                i = rows[0]
+                return {"usd": round(usd.get(node_id, 0.0), 2), "days": 1, "first_day": day[i], "last_day": day[i],
+                        "models": [model[i]], "requests": sum((requests[i],)), "sources": [source[i]]}
+            pick = itemgetter(*rows)
+            days = sorted(set(pick(day)))
+            return {"usd": round(usd.get(node_id, 0.0), 2), "days": len(days), "first_day": days[0],
+                    "last_day": days[-1], "models": sorted(set(pick(model))), "requests": sum(pick(requests)),
+                    "sources": sorted(set(pick(source)))}
+        return summary
+
+    def usage_projects_all(self):
+        """usage_projects as a function, a subject's project column gathered in one step."""
+        u = self._usage
+        project = u.cols.project_id
+        rows_of = u.by_subject.rows
+
+        def projects(node_id: str) -> list[str]:
+            rows = rows_of(node_id)
+            if len(rows) > 1:
+                return sorted({p for p in itemgetter(*rows)(project) if p})
+            return sorted({project[i] for i in rows if project[i]})
+        return projects
+
     def recent_usage(self, node_id: str, limit: int = 20) -> list[dict[str, Any]]:
         """The last `limit` usage rows of a subject by (day, model), as evidence."""
         u = self._usage
@@ -583,6 +669,70 @@ class Facts:
             found = table[node_id] = self._grant(node_id)
         return found
 
+    def grants_in_bulk(self, views: list[NodeView]) -> list[GrantFact]:
+        """grant(v.id) for each of these OAuth grant views, worked out in one pass over
+        the per-kind edge tables (the embedded facts only; the answers are _grant's,
+        and each is kept where grant() finds it)."""
+        table = self.__dict__.setdefault("_memo_grant", {})
+        if not self._indexed:
+            return [self.grant(v.id) for v in views]
+        index = self.graph.index
+        neighbours = self._client_neighbours
+        adj = self.adj
+        grants_out = adj.out_table(_GRANTS)
+        consented_in = adj.in_table(_CONSENTED)
+        ids = self.graph.ids
+        client_nodes = self.__dict__.setdefault("_memo_client_nodes", {})
+        client_texts = self.__dict__.setdefault("_memo_client_texts", {})
+        node = self.node
+        split = _split_scopes_memo
+        out: list[GrantFact] = []
+        for v in views:
+            nid = v.id
+            found = table.get(nid)
+            if found is not None:
+                out.append(found)
+                continue
+            i = index[nid]
+            props = v.properties
+            get = props.get
+            client_id = get("client_id") or get("clientId")
+            texts = [str(x) for x in (v.name, get("client_name"), get("displayText"), get("clientName"),
+                                      get("app_name")) if x]
+            least = neighbours.get(i)
+            candidates = [] if least is None else [ids[least]]
+            if client_id:
+                key = str(client_id)
+                named = client_nodes.get(key)
+                if named is None:
+                    named = client_nodes[key] = self._client_nodes(key)
+                candidates += named
+            client_node = None
+            if candidates:
+                client_node = min(candidates)
+                more = client_texts.get(client_node)
+                if more is None:
+                    more = client_texts[client_node] = self._client_texts(client_node)
+                texts += more
+            client_name = get("client_name") or get("displayText") or (
+                node(client_node).name if client_node and node(client_node) else None)
+            scopes: list[str] = []
+            for key in ("scopes", "scope", "scopeId", "scope_id", "permissions"):
+                value = get(key)
+                if value is not None:
+                    scopes.extend(split(value))
+            opens = adj.edge_dicts(i, _GRANTS, True) if i in grants_out.ranges else []
+            for d in opens:
+                scopes.extend(split(d.get("properties", {}).get("scopes")))
+            r = consented_in.ranges.get(i)
+            consented = sorted([ids[j] for j in consented_in.nbrs[r[0]:r[1]]]) if r is not None else []
+            found = table[nid] = GrantFact(id=nid, scopes=_sorted_scopes(scopes),
+                                           client_id=str(client_id) if client_id else None,
+                                           client_name=client_name, client_node=client_node,
+                                           consented_by=consented, opens=opens, texts=texts)
+            out.append(found)
+        return out
+
     def grant_client(self, node_id: str) -> tuple[str | None, str | None, str | None, list[str]]:
         """(client id, client name, client node, texts) of an OAuth grant: what its
         client is known by, without its scopes and edges (grant() adds those)."""
@@ -603,7 +753,8 @@ class Facts:
             # Client neighbours of every node found in one pass over the edge arrays;
             # _grant reads the two edge kinds it needs itself.
             outs = ins = None
-            candidates = list(self._client_neighbours.get(i, ()))
+            least = self._client_neighbours.get(i)
+            candidates = [] if least is None else [self.graph.ids[least]]
         else:
             outs = self.out_edges(node_id)     # (every kind; a store's facts may answer these)
             ins = self.in_edges(node_id)
@@ -620,10 +771,11 @@ class Facts:
         return (str(client_id) if client_id else None, client_name, client_node, texts, props, outs, ins)
 
     @cached_property
-    def _client_neighbours(self) -> dict[int, list[str]]:
-        """{node index: ids of the OAuth clients it has an edge to, and of the OAuth
-        clients and service accounts with an edge other than CONSENTED into it}: what
-        _grant_client's edge walk finds (as a multiset; it keeps only the least)."""
+    def _client_neighbours(self) -> dict[int, int]:
+        """{node index: the least index among the OAuth clients it has an edge to and
+        the OAuth clients and service accounts with an edge other than CONSENTED into
+        it}: the one of _grant_client's edge-walk candidates that can be the least id
+        (graph ids are sorted, so the least index is the least id)."""
         g = self.graph
         kinds = g.kinds
         src, dst, ekind = g.e_src, g.e_dst, g.e_kind
@@ -631,13 +783,15 @@ class Facts:
         holders = np.isin(kinds, [KIND_CODES[k] for k in _CLIENT_KINDS])
         out_hit = np.nonzero(kinds[dst] == client)[0]
         in_hit = np.nonzero(holders[src] & (ekind != _CONSENTED_CODE))[0]
-        found: dict[int, list[str]] = {}
-        ids = g.ids
-        for a, b in zip(src[out_hit].tolist(), dst[out_hit].tolist()):
-            found.setdefault(a, []).append(ids[b])
-        for a, b in zip(dst[in_hit].tolist(), src[in_hit].tolist()):
-            found.setdefault(a, []).append(ids[b])
-        return found
+        node = np.concatenate([src[out_hit], dst[in_hit]]).astype(np.int64)
+        other = np.concatenate([dst[out_hit], src[in_hit]]).astype(np.int64)
+        if not len(node):
+            return {}
+        order = np.lexsort((other, node))
+        node, other = node[order], other[order]
+        first = np.ones(len(node), dtype=bool)
+        first[1:] = node[1:] != node[:-1]
+        return dict(zip(node[first].tolist(), other[first].tolist()))
 
     def _grant(self, node_id: str) -> GrantFact:
         client_id, client_name, client_node, texts, props, outs, ins = self._grant_client(node_id)
@@ -706,6 +860,51 @@ class Facts:
             out.extend(found)
         return sorted(out, key=lambda b: (b.node_id, b.field)) if out else out
 
+    def has_budget_above(self, node_id: str) -> bool:
+        """bool(budgets_above(node_id)), without collecting the caps: whether any node
+        budgets_above looks at states one (each project or team's answer per hop count
+        worked out once)."""
+        if not self._indexed:
+            return bool(self.budgets_above(node_id))
+        i = self.graph.index.get(node_id)
+        if i is None:
+            v = self.node(node_id)
+            return v is not None and bool(_budgets_of(v))
+        adj = self.adj
+        if self._budget_within(i, 3):
+            return True
+        for h in adj.in_nbrs(i, _HOLDS):
+            if adj.kind_at(h) == _KIND_AITool and self._budget_within(h, 3):
+                return True
+        index = self.graph.index
+        for o in self.owners(node_id):
+            j = index.get(o)
+            if j is not None and adj.kind_at(j) == _KIND_Team and self._budget_within(j, 3):
+                return True
+        return False
+
+    def _budget_within(self, i: int, hops: int) -> bool:
+        """Whether node i, or a project or team within `hops` MEMBER_OF edges above it,
+        states a budget (_member_of_within's walk, by node index)."""
+        table = self.__dict__.setdefault("_memo_budget_within", {})
+        key = (i, hops)
+        found = table.get(key)
+        if found is None:
+            caps = self.__dict__.setdefault("_memo_budgets_of", {})
+            nid = self.graph.ids[i]
+            own = caps.get(nid)
+            if own is None:
+                own = caps[nid] = _budgets_of(self.graph.views[i])
+            found = bool(own)
+            if not found and hops > 0:
+                adj = self.adj
+                for j in adj.out_nbrs(i, _MEMBER_OF):
+                    if adj.kind_at(j) in _BUDGET_KINDS and self._budget_within(j, hops - 1):
+                        found = True
+                        break
+            table[key] = found
+        return found
+
     def _member_of_within(self, node_id: str, hops: int) -> frozenset:
         """node_id and the projects and teams within `hops` MEMBER_OF edges above it."""
         key = (node_id, hops)
@@ -734,7 +933,23 @@ class Facts:
             found = table[node_id] = self._claims(node_id)
         return found
 
+    @cached_property
+    def _approved_tool_indexes(self) -> frozenset:
+        g = self.graph
+        return frozenset(g.index[t] for t in g.by_kind.get(_KIND_AITool, []) if self.is_approved_tool(t))
+
     def _claims(self, node_id: str) -> list[str]:
+        i = self.graph.index.get(node_id) if self._indexed else None
+        if i is not None:
+            # The same walk by node index: holders that are approved tools, and for a
+            # project the claims of its member credentials.
+            adj, ids, approved = self.adj, self.graph.ids, self._approved_tool_indexes
+            tools = {ids[h] for h in adj.in_nbrs(i, _HOLDS) if h in approved}
+            if adj.kind_at(i) == _KIND_Project:
+                for m in adj.in_nbrs(i, _MEMBER_OF):
+                    if adj.kind_at(m) == _KIND_Credential:
+                        tools.update(self.claims(ids[m]))
+            return sorted(tools)
         tools = {h for h in self._src_ids(node_id, K.HOLDS) if self.is_approved_tool(h)}
         if self.kind_of(node_id) == _KIND_Project:
             for member in self._src_ids(node_id, K.MEMBER_OF):
@@ -791,7 +1006,12 @@ class Facts:
     def reaches_level(self, node_id: str) -> str:
         """The most sensitive data-source level its blast radius (8 hops) reaches."""
         i = self.graph.index.get(node_id)
-        return "none" if i is None else SENSITIVITY_ORDER[int(self._reach_level[i])]
+        return "none" if i is None else SENSITIVITY_ORDER[self._reach_level_list[i]]
+
+    @cached_property
+    def _reach_level_list(self) -> list[int]:
+        # Read once per finding of most rules: a list item instead of a numpy scalar.
+        return self._reach_level.tolist()
 
     def reaches_sensitivity(self, node_id: str) -> tuple[str, list[str]]:
         """The most sensitive data-source level its blast radius reaches, and those sources."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from itertools import repeat
-from operator import is_not
+from operator import is_not, itemgetter
 from typing import Any, Iterator
 
 import numpy as np
@@ -30,7 +30,7 @@ def _int64(values) -> np.ndarray:
 
 class _Groups:
     """Row indexes per key (first-seen order of keys, stored order of rows)."""
-    __slots__ = ("names", "code", "order", "bounds", "of")
+    __slots__ = ("names", "code", "order", "bounds", "of", "_lists")
 
     def __init__(self, keys: list):
         # Keys in first-seen order, then one C-level lookup per row.
@@ -43,12 +43,18 @@ class _Groups:
         keep = np.nonzero(code >= 0)[0]
         self.order = keep[np.argsort(code[keep], kind="stable")]
         self.bounds = np.searchsorted(code[self.order], np.arange(len(codes) + 1))
+        self._lists = None
 
     def rows(self, key) -> list[int]:
         c = self.of.get(key)
         if c is None:
             return []
-        return self.order[self.bounds[c]:self.bounds[c + 1]].tolist()
+        # Plain lists, made on first use: a numpy slice per call costs more than the rows.
+        lists = self._lists
+        if lists is None:
+            lists = self._lists = (self.order.tolist(), self.bounds.tolist())
+        order, bounds = lists
+        return order[bounds[c]:bounds[c + 1]]
 
     def sums(self, weights: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """Per key, the weights of its rows added one after the other in row order."""
@@ -77,6 +83,7 @@ class UsageIndex:
         self._records: dict[int, UsageRecord] = {}
         self._cells = None
         self._rank: list[int] | None = None
+        self._recent = None
         self.usd_of_record: dict[int, float | None] = {}
 
     @staticmethod
@@ -169,14 +176,24 @@ class UsageIndex:
 
     def row_dicts(self, rows: list[int]) -> list[dict[str, Any]]:
         """The evidence shape of usage rows (engine.rules.checks._usage_row)."""
+        if not rows:
+            return []
         c = self.cols
-        source, day, model, cred, project, account = (c.source, c.day, c.model, c.credential_id,
-                                                      c.project_id, c.account_id)
-        inp, out, req, usd, priced = c.input_tokens, c.output_tokens, c.requests, self.usd_list, self.priced_list
-        return [{"source": source[i], "day": day[i], "model": model[i], "credential_id": cred[i],
-                 "project_id": project[i], "account_id": account[i], "input_tokens": inp[i],
-                 "output_tokens": out[i], "requests": req[i], "usd": round(usd[i], 4) if priced[i] else None}
-                for i in rows]
+        usd, priced = self.usd_list, self.priced_list
+        if len(rows) == 1:
+            i = rows[0]
+            return [{"source": c.source[i], "day": c.day[i], "model": c.model[i], "credential_id": c.credential_id[i],
+                     "project_id": c.project_id[i], "account_id": c.account_id[i], "input_tokens": c.input_tokens[i],
+                     "output_tokens": c.output_tokens[i], "requests": c.requests[i],
+                     "usd": round(usd[i], 4) if priced[i] else None}]
+        # Each column gathered at once (C level), then one dict per row.
+        pick = itemgetter(*rows)
+        return [{"source": s, "day": d, "model": m, "credential_id": cred, "project_id": proj, "account_id": acct,
+                 "input_tokens": inp, "output_tokens": out, "requests": req, "usd": round(u, 4) if p else None}
+                for s, d, m, cred, proj, acct, inp, out, req, u, p in zip(
+                    pick(c.source), pick(c.day), pick(c.model), pick(c.credential_id), pick(c.project_id),
+                    pick(c.account_id), pick(c.input_tokens), pick(c.output_tokens), pick(c.requests), pick(usd),
+                    pick(priced))]
 
     @property
     def day_model_rank(self) -> list[int]:
@@ -187,6 +204,23 @@ class UsageIndex:
             mcode = np.fromiter(map(code.__getitem__, self.cols.model), dtype=np.int64, count=self.n)
             self._rank = (self.ordinal * max(len(models), 1) + mcode).tolist()
         return self._rank
+
+    def recent_rows(self, key, limit: int) -> list[int]:
+        """The last `limit` rows of a subject (by_subject) in (day, model) order, rows
+        tied on both in stored order: Facts.recent_usage's rows, from one sort of
+        every row by (subject, day, model, row) made on first use."""
+        if self._recent is None:
+            g = self.by_subject
+            rank = np.asarray(self.day_model_rank, dtype=np.int64)
+            keep = np.nonzero(g.code >= 0)[0]
+            order = keep[np.lexsort((keep, rank[keep], g.code[keep]))]
+            self._recent = (order.tolist(), np.searchsorted(g.code[order], np.arange(len(g.names) + 1)).tolist())
+        c = self.by_subject.of.get(key)
+        if c is None or not limit:
+            return []
+        order, bounds = self._recent
+        a, b = bounds[c], bounds[c + 1]
+        return order[max(a, b - limit):b]
 
     def usd_or_zero(self) -> np.ndarray:
         return self.usd      # unpriced rows hold 0.0 already
