@@ -75,10 +75,14 @@ class _Side:
     """One direction (out or in) of the graph, split by edge kind on first use."""
 
     def __init__(self, graph: MemoryGraph, csr):
-        self.graph = graph
+        self._graph = weakref.ref(graph)    # see AdjacencyIndex.g
         self.csr = csr
         self._kind_at: np.ndarray | None = None
         self.tables: dict[str, _KindTable] = {}
+
+    @property
+    def graph(self) -> MemoryGraph:
+        return self._graph()
 
     def table(self, kind: str) -> _KindTable:
         found = self.tables.get(kind)
@@ -135,7 +139,9 @@ class AdjacencyIndex:
     can stand in for the graph (engine.ownership takes either)."""
 
     def __init__(self, graph: MemoryGraph):
-        self.g = graph
+        # Weak: _INDEXES (and ownership's resolvers) are keyed weakly by the graph, so
+        # a value holding it strongly would keep every generation's graph alive.
+        self._graph = weakref.ref(graph)
         self.index = graph.index
         self.views = graph.views
         self.ids = graph.ids
@@ -143,6 +149,10 @@ class AdjacencyIndex:
         self._props_memo: dict[int, dict] = {}
         self._out = _Side(graph, graph.out_all)
         self._in = _Side(graph, graph.in_all)
+
+    @property
+    def g(self) -> MemoryGraph:
+        return self._graph()
 
     def node_view(self, node_id: str) -> NodeView | None:
         i = self.index.get(node_id)
