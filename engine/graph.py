@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+import threading
 from datetime import datetime
 from functools import cached_property
 from typing import Any, Iterable
@@ -64,7 +65,7 @@ def edge_access(kind: str, props: dict[str, Any]) -> int:
         return int(Access.read)
 
 
-_NOT_EXPLICIT = frozenset(k.value for k in EdgeKind if EDGE_KINDS[k].flow is not AccessFlow.explicit)
+NOT_EXPLICIT = frozenset(k.value for k in EdgeKind if EDGE_KINDS[k].flow is not AccessFlow.explicit)
 
 
 def _edge_access_codes(edges: list[EdgeView]) -> np.ndarray:
@@ -75,7 +76,7 @@ def _edge_access_codes(edges: list[EdgeView]) -> np.ndarray:
     out = np.empty(len(edges), dtype=np.int8)
     for i, e in enumerate(edges):
         kind = e.kind
-        if kind in _NOT_EXPLICIT:
+        if kind in NOT_EXPLICIT:
             out[i] = admin
             continue
         value = e.properties.get("access")
@@ -122,13 +123,19 @@ def latest_timestamp(props_list: list[dict[str, Any]], usage_days: Iterable = ()
     return best
 
 
-def kind_lists(ids: list[str], kinds: np.ndarray, kind_names) -> dict[str, list[str]]:
-    """{kind: ids of that kind, in id order}, keys in kind-code order (ids are sorted,
-    so each kind's list is a gather by kind code)."""
+def kind_lists(ids: list[str], kinds: np.ndarray, sub: np.ndarray, table: list[str]) -> dict[str, list[str]]:
+    """{kind: ids of that kind, in id order}, keys in kind-code order, then first
+    appearance (node i's kind name is table[sub[i]]; ids are sorted, so each kind's
+    list is a gather)."""
     out: dict[str, list[str]] = {}
+    take = ids.__getitem__
     for code in np.unique(kinds).tolist():
-        for i in np.nonzero(kinds == code)[0].tolist():
-            out.setdefault(kind_names[i], []).append(ids[i])
+        idx = np.nonzero(kinds == code)[0]
+        names = sub[idx]
+        uniq, first = np.unique(names, return_index=True)
+        for name in uniq[np.argsort(first)].tolist():
+            pick = idx if len(uniq) == 1 else idx[names == name]
+            out.setdefault(table[name], []).extend(map(take, pick.tolist()))
     return out
 
 
@@ -190,7 +197,7 @@ class MemoryGraph:
 
     def _assemble(self, ids: list[str], index: dict[str, int], views, edges, e_src: np.ndarray,
                   e_dst: np.ndarray, e_kind: np.ndarray, e_access: np.ndarray, usage_days,
-                  lap=lambda name: None) -> None:
+                  lap=lambda name: None, as_of=None, as_of_known: bool = False) -> None:
         """Everything after the node set and edge columns are known: kinds, "now",
         derived status, CSR indexes, kind lists. `views` must be materialised NodeViews
         (status derivation rewrites some); `edges` any sequence of EdgeViews."""
@@ -198,25 +205,48 @@ class MemoryGraph:
         self.index: dict[str, int] = index
         self.views = views
         kind_codes = KIND_CODES
-        self.kinds = np.fromiter((kind_codes.get(v.kind, 0) for v in self.views), dtype=np.int8,
-                                 count=len(self.views))
+        names = [v.kind for v in self.views]
+        self.kinds = np.fromiter((kind_codes.get(k, 0) for k in names), dtype=np.int8, count=len(names))
+        # each node's kind name as an index into the distinct names (kind lists, cache)
+        table: dict[str, int] = {}
+        self.kind_sub = np.fromiter((table.setdefault(k, len(table)) for k in names), dtype=np.int16,
+                                    count=len(names))
+        self.kind_table = list(table)
+        del names
         self.edges = edges
-        n_e = len(e_src)
         self.e_src, self.e_dst, self.e_kind, self.e_access = e_src, e_dst, e_kind, e_access
-        self.as_of: datetime | None = latest_timestamp([v.properties for v in self.views], usage_days)
+        # (`as_of_known`: the caller computed it from the same views beforehand)
+        self.as_of: datetime | None = as_of if as_of_known else latest_timestamp(
+            [v.properties for v in self.views], usage_days)
         lap("now")
-        self._derive()
-        lap("status")
-        trav = np.nonzero(EDGE_TRAVERSABLE[self.e_kind])[0] if n_e else np.zeros(0, dtype=np.int64)
-        n = len(self.ids)
-        self.fwd = CSR(n, self.e_src[trav], self.e_dst[trav], trav)
-        self.rev = CSR(n, self.e_dst[trav], self.e_src[trav], trav)
-        all_e = np.arange(n_e, dtype=np.int64)
-        self.out_all = CSR(n, self.e_src, self.e_dst, all_e)
-        self.in_all = CSR(n, self.e_dst, self.e_src, all_e)
-        lap("csr")
-        self.by_kind = kind_lists(self.ids, self.kinds, [v.kind for v in self.views])
-        lap("kind lists")
+        # The CSR indexes are numpy sorts (which release the GIL): built on another
+        # thread while this one derives status in Python.
+        csr: dict = {}
+        worker = threading.Thread(target=self._csr_indexes, args=(csr,), name="graph-csr")
+        worker.start()
+        try:
+            self._derive()
+            lap("status")
+            self.by_kind = kind_lists(self.ids, self.kinds, self.kind_sub, self.kind_table)
+            lap("kind lists")
+        finally:
+            worker.join()
+        if "error" in csr:
+            raise csr["error"]
+        self.fwd, self.rev, self.out_all, self.in_all = csr["fwd"], csr["rev"], csr["out_all"], csr["in_all"]
+        lap("csr (rest)")
+
+    def _csr_indexes(self, out: dict) -> None:
+        try:
+            n_e, n = len(self.e_src), len(self.ids)
+            trav = np.nonzero(EDGE_TRAVERSABLE[self.e_kind])[0] if n_e else np.zeros(0, dtype=np.int64)
+            out["fwd"] = CSR(n, self.e_src[trav], self.e_dst[trav], trav)
+            out["rev"] = CSR(n, self.e_dst[trav], self.e_src[trav], trav)
+            all_e = np.arange(n_e, dtype=np.int64)
+            out["out_all"] = CSR(n, self.e_src, self.e_dst, all_e)
+            out["in_all"] = CSR(n, self.e_dst, self.e_src, all_e)
+        except BaseException as exc:      # re-raised on the building thread
+            out["error"] = exc
 
     @classmethod
     def from_store(cls, store) -> "MemoryGraph":
@@ -250,6 +280,8 @@ class MemoryGraph:
 
     # --- derived state ------------------------------------------------------
     def _derive(self) -> None:
+        """Status and activity no source states. self.derived_views: the indexes of the
+        views it rewrote (the graph build reuses what it serialised of the others)."""
         # Only the edges that matter are visited in Python: numpy picks them out.
         person_code = KIND_CODES[NodeKind.Person.value]
         has_account = EDGE_CODES[EdgeKind.HAS_ACCOUNT.value]
@@ -260,10 +292,13 @@ class MemoryGraph:
             v = views[d]
             accounts.setdefault(s, []).append((v.id, v.active, v.properties))
         cred_code = KIND_CODES[NodeKind.Credential.value]
+        changed: list[int] = []
+        self.derived_views = changed
         for i in np.nonzero(self.kinds == person_code)[0].tolist():
             v = views[i]
             if v.kind != NodeKind.Person.value:
                 continue
+            changed.append(i)
             status, deactivated = derive.person_status(accounts.get(i, []))
             v.properties = {**v.properties, "status": status}
             if deactivated:
@@ -276,6 +311,7 @@ class MemoryGraph:
                 if reason:
                     v.active = False
                     v.properties = {**v.properties, "inactive_reason": reason}
+                    changed.append(i)
         # A credential of an archived project or workspace is inactive.
         project_code = KIND_CODES[NodeKind.Project.value]
         pick = np.nonzero((self.kinds[self.e_src] == cred_code) & (self.kinds[self.e_dst] == project_code))[0]
@@ -285,6 +321,7 @@ class MemoryGraph:
             if cv.active and (not pv.active or state in derive.INACTIVE_PROJECT_STATES):
                 cv.active = False
                 cv.properties = {**cv.properties, "inactive_reason": f"project {pv.id} {state or 'inactive'}"}
+                changed.append(s)
 
     # --- lookups ------------------------------------------------------------
     def node_view(self, node_id: str) -> NodeView | None:

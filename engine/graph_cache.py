@@ -33,38 +33,34 @@ def cache_path(db_path: Path) -> Path:
     return Path(str(db_path) + ".graph")
 
 
-class _KindNames:
-    """Per-node kind strings from codes into a table (what by_kind groups by)."""
-    def __init__(self, codes: np.ndarray, table: list[str]):
-        self.codes, self.table = codes, table
-
-    def __getitem__(self, i: int) -> str:
-        return self.table[int(self.codes[i])]
-
-
-def save(graph: MemoryGraph, path: Path, key: str) -> bool:
-    """Write the graph's cache file; False (and nothing written) when the graph cannot
-    be cached (edges not in columns, ids with line breaks) or the file cannot be."""
+def save(graph: MemoryGraph, path: Path, key: str) -> MemoryGraph | None:
+    """Write the graph's cache file and return the graph in the form a load from it
+    gives (node views and edges as columns, materialised when read; everything else
+    shared with `graph`), so the objects the build made can go without reading the
+    file back. None (and nothing written) when the graph cannot be cached (edges not
+    in columns, ids with line breaks) or the file cannot be written."""
     edges = graph.edges
     if not isinstance(edges, EdgeColumns) or any("\n" in i for i in graph.ids):
-        return False
+        return None
     views = graph.views
-    kind_table = list(dict.fromkeys(v.kind for v in views))
-    kind_code_of = {k: i for i, k in enumerate(kind_table)}
-    records = [view_record(v) for v in views]
+    kind_table, kind_code = kind_table_of(graph)
+    records = getattr(graph, "view_records", None)     # (the build may have made them)
+    if records is None or len(records) != len(views):
+        records = list(map(view_record, views))
     view_off = np.zeros(len(records) + 1, dtype=np.int64)
-    np.cumsum([len(r) for r in records], out=view_off[1:])
+    np.cumsum(np.fromiter(map(len, records), dtype=np.int64, count=len(records)), out=view_off[1:])
+    blob = np.frombuffer(b"".join(records), dtype=np.uint8)
+    del records
     arrays: dict[str, np.ndarray] = {
         "ids": np.frombuffer("\n".join(graph.ids).encode(), dtype=np.uint8),
         "kinds": graph.kinds,
-        "kind_code": np.fromiter((kind_code_of[v.kind] for v in views), dtype=np.int16, count=len(views)),
-        "views": np.frombuffer(b"".join(records), dtype=np.uint8),
+        "kind_code": kind_code,
+        "views": blob,
         "view_off": view_off,
         "e_src": graph.e_src, "e_dst": graph.e_dst, "e_kind": graph.e_kind, "e_access": graph.e_access,
         "pcode": edges.pcode, "scode": edges.scode,
         "ptable": np.frombuffer("\n".join(map(str, edges.props)).encode(), dtype=np.uint8),
     }
-    del records
     for name in CSR_NAMES:
         csr = getattr(graph, name)
         for f in ("indptr", "indices", "eids"):
@@ -94,13 +90,30 @@ def save(graph: MemoryGraph, path: Path, key: str) -> bool:
                 fh.write(b"\0" * (pos - fh.tell()))
                 fh.write(memoryview(a).cast("B") if a.nbytes else b"")
         os.replace(tmp, path)
-        return True
     except OSError:
         try:
             tmp.unlink()
         except OSError:
             pass
-        return False
+        return None
+    g = MemoryGraph.__new__(MemoryGraph)
+    g.__dict__.update({k: v for k, v in graph.__dict__.items() if k not in ("views", "edges", "nx", "view_records")})
+    g.views = ViewColumns(graph.ids, blob, view_off)
+    g.edges = EdgeColumns(graph.ids, graph.e_src, graph.e_dst, graph.e_kind, edges.kind_names, edges.pcode,
+                          edges.props, edges.scode, edges.sources)
+    return g
+
+
+def kind_table_of(graph: MemoryGraph) -> tuple[list[str], np.ndarray]:
+    """The graph's distinct kind names (first appearance order) and each node's index
+    into them."""
+    table = getattr(graph, "kind_table", None)
+    if table is None:
+        codes: dict = {}
+        sub = np.fromiter((codes.setdefault(v.kind, len(codes)) for v in graph.views), dtype=np.int16,
+                          count=len(graph.views))
+        return list(codes), sub
+    return table, graph.kind_sub
 
 
 def _order() -> str:
@@ -168,5 +181,6 @@ def _restore(header: dict, mm: bytearray, start: int) -> MemoryGraph:
         csr = CSR.__new__(CSR)
         csr.indptr, csr.indices, csr.eids = (arrays[f"{name}.{f}"] for f in ("indptr", "indices", "eids"))
         setattr(g, name, csr)
-    g.by_kind = kind_lists(ids, g.kinds, _KindNames(arrays["kind_code"], header["kind_table"]))
+    g.kind_table, g.kind_sub = header["kind_table"], arrays["kind_code"].astype(np.int16, copy=False)
+    g.by_kind = kind_lists(ids, g.kinds, g.kind_sub, g.kind_table)
     return g

@@ -43,7 +43,10 @@ CREDENTIAL = "Credential"
 EXPOSURE = "SecretExposure"
 
 
-def derived_edges(views: dict[str, NodeView], edges: list[EdgeView]) -> list[EdgeView]:
+def derived_edges(views: dict[str, NodeView], edges: list[EdgeView],
+                  leaks: list[tuple] | None = None) -> list[EdgeView]:
+    """`leaks`, when given, is leak_links(views) computed beforehand (it reads no edge,
+    so a graph build runs it while the edge rows are still being read)."""
     out: list[EdgeView] = []
     existing = {(e.src, e.kind, e.dst) for e in edges}
 
@@ -54,8 +57,20 @@ def derived_edges(views: dict[str, NodeView], edges: list[EdgeView]) -> list[Edg
 
     person_of = _link_people(views, edges, add)
     _lift_uses(views, edges, person_of, add)
-    _match_leaks(views, add)
+    if leaks is None:
+        _match_leaks(views, add)
+    else:
+        for link in leaks:
+            add(*link)
     return out
+
+
+def leak_links(views: dict[str, NodeView]) -> list[tuple]:
+    """The EXPOSED_IN links leak matching proposes, as (src, kind, dst, properties) in
+    the order derived_edges adds them."""
+    found: list[tuple] = []
+    _match_leaks(views, lambda *link: found.append(link))
+    return found
 
 
 # --- people -----------------------------------------------------------------

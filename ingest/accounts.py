@@ -2,6 +2,8 @@
 carries an email, the person it belongs to (`person:<lower email>`) and HAS_ACCOUNT."""
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 from engine.derive import iso, parse_ts
@@ -14,6 +16,29 @@ _TS: dict[str, str | None] = {}
 _TS_MAX = 1 << 18
 
 
+# The shape nearly every vendor timestamp has: UTC, seconds, optional fraction.
+_UTC_TEXT = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})"
+                       r"(?:\.([0-9]{1,6}))?(?:Z|\+00:00)").fullmatch
+_fromisoformat = datetime.fromisoformat
+
+
+def _iso_text(value: str) -> str | None:
+    """iso(parse_ts(value)) for a string, without building a datetime for the usual
+    shape: a valid `YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|+00:00)` comes back as is, with the
+    fraction as isoformat spells it (six digits, none when zero) and `Z`."""
+    m = _UTC_TEXT(value)
+    if m is None:
+        return iso(parse_ts(value))
+    head, frac = m.groups()
+    try:
+        _fromisoformat(head)        # a real date and time (else parse_ts says None)
+    except ValueError:
+        return None
+    if frac is None or not frac.strip("0"):
+        return head + "Z"
+    return f"{head}.{frac.ljust(6, '0')}Z"
+
+
 def ts(value: Any) -> str | None:
     """A vendor timestamp as ISO 8601 UTC (`...Z`); placeholders and junk to None."""
     if type(value) is not str:
@@ -21,7 +46,7 @@ def ts(value: Any) -> str | None:
     try:
         return _TS[value]
     except KeyError:
-        out = iso(parse_ts(value))
+        out = _iso_text(value)
         if len(_TS) >= _TS_MAX:
             _TS.clear()
         _TS[value] = out

@@ -13,6 +13,7 @@ from engine.derive import iso, parse_ts
 from engine.ids import looks_like_email, person_id
 from engine.model import EdgeKind, NodeKind, Records, UsageRow, trusted_edge, trusted_node, trusted_usage
 
+from .accounts import _iso_text
 from .errors import IngestError
 
 # Vendor statuses under which a credential or account still works.
@@ -39,7 +40,7 @@ def gc_paused(fn: Callable) -> Callable:
 
 def ts(value: Any) -> str | None:
     """Any vendor timestamp (ISO string, unix seconds) as ISO 8601 UTC, else None."""
-    return iso(parse_ts(value))
+    return _iso_text(value) if type(value) is str else iso(parse_ts(value))
 
 
 def day_of(value: Any, path: Path, where: str) -> date:

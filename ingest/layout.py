@@ -45,13 +45,35 @@ def _stray_files(root: Path, suffixes: tuple[str, ...], claimed: set[str]) -> li
     """Files of the given suffixes anywhere under `root` (not into symlinked directories,
     as `rglob` does not) whose path, spelled from `root`, is not in `claimed`."""
     out = []
-    for base, _dirs, names in os.walk(root):
-        for name in names:
-            if name.endswith(suffixes) and os.path.join(base, name) not in claimed:
-                p = Path(base, name)
-                if p.suffix in suffixes and p.is_file():
-                    out.append(p)
+    for base, name in _walk_names(os.fspath(root)):
+        if name.endswith(suffixes) and os.path.join(base, name) not in claimed:
+            p = Path(base, name)
+            if p.suffix in suffixes and p.is_file():
+                out.append(p)
     return out
+
+
+def _walk_names(base: str):
+    """(directory, name) of every non-directory under base, as os.walk lists them
+    (symlinked directories not entered), from scandir's entry types alone: os.walk
+    checks each directory for a link with one more system call, and a snapshot has a
+    directory per user."""
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return
+    subdirs = []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if not is_dir:
+            yield base, entry.name
+        elif not entry.is_symlink():
+            subdirs.append(entry.path)
+    for sub in subdirs:
+        yield from _walk_names(sub)
 
 
 def _ordered(paths) -> list[Path]:

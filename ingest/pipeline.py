@@ -1,11 +1,12 @@
 """Ingesting several sources on two cores: parse one source while another is written.
 
 Parsing is pure Python and writing is mostly SQLite; alone, an ingest is their sum. A
-worker process parses sources in plan order (and turns each into the rows its tables
-take, `store.prepare_load`) while this process writes them, in plan order, each in one
-transaction (`store.write_prepared`); whenever this process would wait for the worker,
-it parses the next unclaimed source itself (one no larger than the one it waits for).
-Both cores stay busy, so a large snapshot costs about half the sum.
+worker process parses sources (and turns each into the rows its tables take,
+`store.prepare_load`) while this process writes them, in plan order, each in one
+transaction (`store.write_prepared`). The worker starts with the largest source; this
+process parses the sources before it in plan order and writes them meanwhile, and
+whenever it would wait for the worker it parses the next unclaimed source itself (see
+_Schedule). Both cores stay busy, so a large snapshot costs about half the sum.
 
 What does not change: the same records and rows, written in plan order, one
 transaction per source; a file that fails to parse (in either process) stops the
@@ -18,10 +19,16 @@ process costs more than it saves) go one source at a time in this process, throu
 """
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
 import multiprocessing
 import os
+import pickle
+import shutil
+import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,6 +37,8 @@ from engine.model import LoadResult
 from .errors import IngestError
 from .snapshot import SourceLoad, read_source
 
+log = logging.getLogger(__name__)
+
 # Below this estimated size (see _size), one process is quicker than two.
 PARALLEL_MIN_BYTES = 8 << 20
 
@@ -37,13 +46,14 @@ PARALLEL_MIN_BYTES = 8 << 20
 def ingest_loads(store: Any, loads: list[SourceLoad], parallel: bool | None = None) -> list[LoadResult]:
     """Parse and write each planned source (see module doc). `parallel`: None decides
     by the snapshot's size; True/False force it (when the store allows it)."""
-    can = callable(getattr(store, "prepare_load", None)) and callable(getattr(store, "write_prepared", None))
-    if not (can and len(loads) > 1 and parallel is not False):
-        return _one_at_a_time(store, loads)
-    sizes = [_size(load) for load in loads]
-    if parallel is None and sum(sizes) < PARALLEL_MIN_BYTES:
-        return _one_at_a_time(store, loads)
-    return _overlapped(store, loads, sizes)
+    bulk = getattr(store, "bulk_load", None)
+    with (bulk() if bulk is not None else contextlib.nullcontext()):
+        can = callable(getattr(store, "prepare_load", None)) and callable(getattr(store, "write_prepared", None))
+        if not (can and len(loads) > 1 and parallel is not False):
+            return _one_at_a_time(store, loads)
+        if parallel is None and not _at_least(loads, PARALLEL_MIN_BYTES):
+            return _one_at_a_time(store, loads)
+        return _overlapped(store, loads)
 
 
 def _one_at_a_time(store: Any, loads: list[SourceLoad]) -> list[LoadResult]:
@@ -64,68 +74,247 @@ def _failed(exc: IngestError, load: SourceLoad, results: list[LoadResult]) -> In
     return exc
 
 
-def prepare_source(load: SourceLoad, prepare: Callable) -> Any:
-    """In the worker: parse one source and prepare its rows."""
+def prepare_source(load: SourceLoad, prepare: Callable, spool: str | None = None) -> Any:
+    """Parse one source and prepare its rows. With `spool` (a directory; in the worker)
+    the rows are pickled into a file there and its path is returned: a source's rows
+    can be hundreds of MB, and through the pool's pipe they would arrive 64 KB at a time,
+    each read waiting for the GIL of a process busy writing (the worker blocked
+    meanwhile); this process reads the file when the source's turn comes."""
+    t0, c0 = time.perf_counter(), time.process_time()
     records = read_source(load)
     paused = gc.isenabled()
     gc.disable()
     try:
-        return prepare(records)
+        prepared = prepare(records)
+        del records
+        if spool is None:
+            out = prepared
+        else:
+            fd, out = tempfile.mkstemp(prefix=f"{load.source}-", suffix=".pickle", dir=spool)
+            with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
+                pickle.dump(prepared, fh, protocol=pickle.HIGHEST_PROTOCOL)
     finally:
         if paused:
             gc.enable()
+    log.debug("%s parsed %s: %.2f s CPU, %.2f s wall, done at %.2f", "here" if spool is None else "worker",
+              load.source, time.process_time() - c0, time.perf_counter() - t0, time.time())
+    return out
 
 
-def _overlapped(store: Any, loads: list[SourceLoad], sizes: list[int]) -> list[LoadResult]:
-    """See the module doc. The worker keeps two tasks outstanding, so it does not wait
-    for this process between sources."""
-    n = len(loads)
-    # Claimed-but-unwritten sources (other than the one being written) may add up to
-    # twice the largest: enough for the worker to start on a large source early.
-    budget = 2 * max(sizes)
+SPOOL_PREFIX = "burnpath-ingest-"
+STALE_SPOOL_S = 3600
+
+
+def _spool_dir() -> tempfile.TemporaryDirectory:
+    """A private directory for the worker's spooled rows, named after this process so
+    that one left by a killed ingest (no cleanup runs on SIGKILL) is swept by the next."""
+    _sweep_stale_spools()
+    return tempfile.TemporaryDirectory(prefix=f"{SPOOL_PREFIX}{os.getpid()}-")
+
+
+def _sweep_stale_spools() -> None:
+    base = tempfile.gettempdir()
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    now = time.time()
+    for name in names:
+        pid = name[len(SPOOL_PREFIX):].split("-", 1)[0] if name.startswith(SPOOL_PREFIX) else ""
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        path = os.path.join(base, name)
+        try:
+            # (an hour old too: another pid namespace may share this directory)
+            if now - os.stat(path).st_mtime < STALE_SPOOL_S:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _unspool(path: str) -> Any:
+    try:
+        with open(path, "rb", buffering=1 << 20) as fh:
+            return pickle.load(fh)
+    finally:
+        os.unlink(path)
+
+
+class _Schedule:
+    """Who parses which source (see the module doc).
+
+    The worker takes the largest unclaimed source (estimated by `_size`) first: the
+    largest one's parse and write are each the longest single step of the ingest, and
+    taken first its parse runs while this process parses and writes the sources
+    before it in plan order. This process claims sources in plan order: the one to
+    write next if nobody has it, else (while it waits for the worker) the next unclaimed
+    one no larger than the one it waits for. Claimed-but-unwritten sources other than
+    the one being written may add up to twice the largest source (memory), and the
+    worker keeps two tasks outstanding, so it never waits for this process between
+    sources. The pool reports a finished task on its result thread, which claims the
+    worker's next source at once (under the lock)."""
+
+    def __init__(self, loads: list[SourceLoad], sizes: list[int] | None, prepare: Callable, pool,
+                 spool: str | None = None):
+        self.loads, self.prepare, self.pool, self.spool = loads, prepare, pool, spool
+        self.n = len(loads)
+        self.sizes: list[int] | None = None
+        self.budget = 0
+        if sizes is not None:
+            self.set_sizes(sizes)
+        self.lock = threading.Lock()
+        self.owner: list[str | None] = [None] * self.n     # "worker" or "here" once claimed
+        self.tasks: dict[int, Any] = {}      # index -> the worker's AsyncResult
+        self.running = 0                     # worker tasks not finished
+        self.writing = 0                     # the source being (or next to be) written
+        self.stopped = False
+
+    def set_sizes(self, sizes: list[int]) -> None:
+        """(Under the lock.) Until the sizes are known this process claims every source
+        it comes to, and the worker none."""
+        self.sizes = sizes
+        self.budget = 2 * max(sizes)
+
+    def sized(self, sizes: list[int]) -> None:
+        # The worker's first task measured the snapshot (on the pool's result thread).
+        with self.lock:
+            self.set_sizes(sizes)
+            self.running -= 1
+            self.dispatch()
+
+    def unsized(self, _error) -> None:
+        with self.lock:
+            self.running -= 1
+
+    def _ahead(self) -> int:
+        w = self.writing
+        return sum(self.sizes[k] for k in range(w + 1, self.n) if self.owner[k] is not None)
+
+    def _fits(self, k: int, ahead: int) -> bool:
+        return k <= self.writing + 1 or ahead + self.sizes[k] <= self.budget
+
+    def dispatch(self) -> None:
+        """(Under the lock.) Give the worker sources up to two outstanding tasks."""
+        while not self.stopped and self.sizes is not None and self.running < 2:
+            ahead = self._ahead()
+            best = None
+            for k in range(self.writing, self.n):
+                if self.owner[k] is None and self._fits(k, ahead) \
+                        and (best is None or self.sizes[k] > self.sizes[best]):
+                    best = k
+            if best is None:
+                return
+            self.owner[best] = "worker"
+            self.running += 1
+            try:
+                self.tasks[best] = self.pool.apply_async(
+                    prepare_source, (self.loads[best], self.prepare, self.spool),
+                    callback=self._finished, error_callback=self._finished)
+            except ValueError:          # the pool is closing (an error ended the ingest)
+                self.stopped = True
+                return
+
+    def _finished(self, _result) -> None:
+        # On the pool's result thread; an exception here would kill that thread.
+        with self.lock:
+            self.running -= 1
+            try:
+                self.dispatch()
+            except Exception:
+                self.stopped = True
+
+    def start(self, i: int) -> bool:
+        """Source i is next to write: True if this process is to parse it (nobody has)."""
+        with self.lock:
+            self.writing = i
+            mine = self.owner[i] is None
+            if mine:
+                self.owner[i] = "here"
+            self.dispatch()
+            return mine
+
+    def claim_ahead(self, i: int) -> int | None:
+        """While waiting for the worker's source i: the next source for this process
+        to parse, if any fits."""
+        with self.lock:
+            if self.sizes is None:
+                return None
+            ahead = self._ahead()
+            for k in range(i + 1, self.n):
+                if self.owner[k] is None:
+                    if self.sizes[k] <= self.sizes[i] and self._fits(k, ahead):
+                        self.owner[k] = "here"
+                        return k
+                    return None
+            return None
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+
+
+def _overlapped(store: Any, loads: list[SourceLoad]) -> list[LoadResult]:
+    """See the module doc and _Schedule. The worker's first task is measuring the
+    snapshot (a stat of every file: seconds on a large one) while this process parses
+    the first source, which it parses anyway unless that source is the largest."""
     prepare = type(store).prepare_load
     results: list[LoadResult] = []
-    queued: dict[int, Any] = {}          # index -> the worker's AsyncResult
-    ready: dict[int, tuple] = {}         # index -> parsed here: (prepared, None) or (None, error)
-    nxt = 0                              # the lowest source nobody has claimed
-
-    def claimable(i: int) -> bool:
-        ahead = sum(sizes[k] for k in (*queued, *ready) if k != i)
-        return nxt < n and (nxt <= i + 1 or ahead + sizes[nxt] <= budget)
+    parsed: dict[int, tuple] = {}        # index -> parsed here: (prepared, None) or (None, error)
 
     # Unpickling a source's rows makes millions of tuples; the cyclic GC has nothing to
     # find in them (see read_source), so it waits until the ingest is done.
     paused = gc.isenabled()
     gc.disable()
     try:
-        with _context().Pool(1, initializer=_worker_start) as pool:
-            def feed(i: int) -> None:
-                nonlocal nxt
-                while sum(not r.ready() for r in queued.values()) < 2 and claimable(i):
-                    queued[nxt] = pool.apply_async(prepare_source, (loads[nxt], prepare))
-                    nxt += 1
-
-            for i, load in enumerate(loads):
-                feed(i)
-                if i not in queued and i not in ready:    # (only if the worker fell behind)
-                    ready[i] = _parse_here(loads[i], prepare)
-                    nxt = max(nxt, i + 1)
-                while i in queued and not queued[i].ready() and claimable(i) \
-                        and sizes[nxt] <= sizes[i]:
-                    ready[nxt] = _parse_here(loads[nxt], prepare)
-                    nxt += 1
-                    feed(i)
-                if i in ready:
-                    prepared, error = ready.pop(i)
-                    if error is not None:
-                        raise _failed(error, load, results)
-                else:
-                    try:
-                        prepared = queued.pop(i).get()
-                    except IngestError as exc:
-                        raise _failed(exc, load, results)
-                results.append(store.write_prepared(prepared, load.complete))
-                del prepared
+        with _spool_dir() as spool, \
+                _context().Pool(1, initializer=_worker_start) as pool:
+            plan = _Schedule(loads, None, prepare, pool, spool)
+            plan.running = 1
+            pool.apply_async(_sizes, (loads,), callback=plan.sized, error_callback=plan.unsized)
+            try:
+                for i, load in enumerate(loads):
+                    if plan.start(i):
+                        parsed[i] = _parse_here(load, prepare)
+                    elif i not in parsed:       # (else parsed here while waiting before)
+                        task = plan.tasks[i]
+                        while not task.ready():
+                            k = plan.claim_ahead(i)
+                            if k is None:
+                                t0 = time.perf_counter()
+                                task.wait()
+                                log.debug("waited %.2f s for %s", time.perf_counter() - t0, load.source)
+                                break
+                            parsed[k] = _parse_here(loads[k], prepare)
+                    if i in parsed:
+                        prepared, error = parsed.pop(i)
+                        if error is not None:
+                            raise _failed(error, load, results)
+                    else:
+                        try:
+                            spooled = plan.tasks.pop(i).get()
+                        except IngestError as exc:
+                            raise _failed(exc, load, results)
+                        c0 = time.process_time()
+                        prepared = _unspool(spooled)
+                        log.debug("unpickled %s: %.2f s CPU", load.source, time.process_time() - c0)
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    results.append(store.write_prepared(prepared, load.complete))
+                    log.debug("wrote %s: %.2f s CPU, %.2f s wall, done at %.2f", load.source,
+                              time.process_time() - c0, time.perf_counter() - t0, time.time())
+                    del prepared
+            finally:
+                plan.stop()
     finally:
         if paused:
             gc.enable()
@@ -147,16 +336,34 @@ PER_FILE_BYTES = 8 << 10
 SLOW_SUFFIXES = {".yaml": 20, ".yml": 20}
 
 
-def _size(load: SourceLoad) -> int:
-    """What the schedule estimates a source's parsing by (see PER_FILE_BYTES)."""
-    total = 0
+def _costs(load: SourceLoad):
+    """Each file's estimated parsing cost (see PER_FILE_BYTES), as they are found."""
     for p in (load.only if load.only is not None else _walk(load.root)):
         try:
             size = os.stat(p).st_size
         except OSError:
             continue
-        total += size * SLOW_SUFFIXES.get(os.path.splitext(p)[1], 1) + PER_FILE_BYTES
-    return total
+        yield size * SLOW_SUFFIXES.get(os.path.splitext(p)[1], 1) + PER_FILE_BYTES
+
+
+def _size(load: SourceLoad) -> int:
+    """What the schedule estimates a source's parsing by."""
+    return sum(_costs(load))
+
+
+def _sizes(loads: list[SourceLoad]) -> list[int]:
+    return [_size(load) for load in loads]
+
+
+def _at_least(loads: list[SourceLoad], limit: int) -> bool:
+    """sum(_size) >= limit, stopping as soon as it is (a large snapshot is not walked)."""
+    total = 0
+    for load in loads:
+        for cost in _costs(load):
+            total += cost
+            if total >= limit:
+                return True
+    return False
 
 
 def _worker_start() -> None:
@@ -175,7 +382,20 @@ def _context():
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-def _walk(root: Path):
-    for base, _dirs, names in os.walk(root):
-        for name in names:
-            yield os.path.join(base, name)
+def _walk(root: Path | str) -> Any:
+    """Every file under root, as os.walk lists them (symlinked directories not entered),
+    from scandir's entry types: os.walk checks each directory for a link with one more
+    system call, and a snapshot has a directory per user."""
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if not is_dir:
+            yield entry.path
+        elif not entry.is_symlink():
+            yield from _walk(entry.path)

@@ -292,3 +292,155 @@ def test_columnar_build_equals_view_build_on_random_loads_and_resyncs(tmp_path, 
     a, b = classic(store), graph_build.build(store, days_of(store))
     assert_same_graph(a, b)
     assert answers(a, a.ids) == answers(b, b.ids)
+
+
+# --- the edge rows read by a child process ------------------------------------------
+def built_both_ways(store) -> tuple[MemoryGraph, MemoryGraph]:
+    """(one process, edge rows read by a child process), asserting the child was used."""
+    store.parallel_build = False
+    here = graph_build.build(store, days_of(store))
+    store.parallel_build = True
+    graph_build.last_fallback = None
+    phases: dict = {}
+    there = graph_build.build(store, days_of(store), phases)
+    assert graph_build.last_fallback is None and "edges in the child (its CPU)" in phases
+    return here, there
+
+
+def assert_same_columns(a: MemoryGraph, b: MemoryGraph) -> None:
+    """Beyond equal views and edges: the same property and source tables and codes
+    (so the cache file does not depend on which process read the rows)."""
+    assert_same_graph(a, b)
+    assert a.edges.props == b.edges.props and a.edges.sources == b.edges.sources
+    assert np.array_equal(a.edges.pcode, b.edges.pcode) and np.array_equal(a.edges.scode, b.edges.scode)
+
+
+def test_child_process_read_equals_one_process_read_on_awkward_rows(db_path):
+    store = awkward_store(db_path)
+    here, there = built_both_ways(store)
+    assert_same_columns(here, there)
+    assert_same_graph(classic(store), there)
+    assert answers(here, here.ids) == answers(there, there.ids)
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_child_process_read_equals_one_process_read_after_resyncs(tmp_path, seed):
+    from tests.parity_data import random_records, resync_without
+    store = SQLiteStore(tmp_path / "r.db")
+    loads = random_records(seed)
+    for r in loads:
+        store.load(r, complete=True)
+    vendor, idp, _ = loads
+    store.load(resync_without(idp, 2), complete=True)
+    store.load(resync_without(vendor, 5), complete=False)
+    here, there = built_both_ways(store)
+    assert_same_columns(here, there)
+    assert_same_graph(classic(store), there)
+
+
+def test_child_process_read_of_the_demo_through_the_cache(demo_db, tmp_path):
+    db = copy_db(demo_db, tmp_path / "demo.db")
+    one = SQLiteStore(db)
+    one.parallel_build = False
+    want = one.graph()
+    graph_cache.cache_path(db).unlink()
+    two = SQLiteStore(db)
+    two.parallel_build = True
+    got = two.graph()
+    assert two.graph_source == "rows" and "edges in the child (its CPU)" in two.graph_timings["phases"]
+    assert_same_columns(want, got)
+    three = SQLiteStore(db)
+    assert_same_columns(want, three.graph())
+    assert three.graph_source == "cache"
+    for s in (one, two, three):
+        s.close()
+
+
+def test_child_that_read_another_store_state_is_not_used(tmp_path):
+    """A load committed after this process's snapshot began but before the child read:
+    the child sees the next generation, so its rows are dropped and the edges read
+    here, in the snapshot the nodes came from."""
+    db = tmp_path / "a.db"
+    store = SQLiteStore(db)
+    store.load(recs("inventory", nodes=[Node(id="tool:one", kind=NodeKind.AITool)],
+                    edges=[Edge(src="tool:one", dst="data:d1", kind=K.CAN_ACCESS)]), True)
+    writer = SQLiteStore(db)
+    with store.read_snapshot():
+        before = store.graph_key()
+        assert store.generation() == before[0]        # the snapshot is pinned here
+        writer.load(recs("inventory", nodes=[Node(id="tool:two", kind=NodeKind.AITool)],
+                         edges=[Edge(src="tool:two", dst="data:d2", kind=K.CAN_ACCESS)]), True)
+        store.parallel_build = True
+        graph_build.last_fallback = None
+        phases: dict = {}
+        g = graph_build.build(store, days_of(store), phases)
+        assert store.graph_key() == before
+        want = classic(store)
+    assert graph_build.last_fallback and "another store state" in graph_build.last_fallback
+    assert "edge child failed: read here" in phases
+    assert_same_graph(want, g)
+    assert g.node_view("tool:one") is not None and g.node_view("tool:two") is None
+    assert g.node_view("data:d2") is None and [e.dst for e in g.out_edges("tool:one")] == ["data:d1"]
+    # outside the snapshot both are there, through the child again
+    graph_build.last_fallback = None
+    fresh = graph_build.build(store, days_of(store))
+    assert graph_build.last_fallback is None
+    assert fresh.node_view("tool:two") is not None and fresh.node_view("data:d2") is not None
+    writer.close()
+    store.close()
+
+
+def test_child_that_fails_reports_why(tmp_path):
+    from engine.graph_rows import ChildReader
+    reader = ChildReader(str(tmp_path / "missing" / "x.db"))
+    assert reader.result() is None
+    assert "OperationalError" in reader.error
+    assert reader.proc.returncode is not None
+
+
+def test_small_stores_read_their_edges_here(db_path):
+    store = awkward_store(db_path)
+    assert store.edge_reader_path() is None            # a few pages: a child costs more
+    store.parallel_build = True
+    assert store.edge_reader_path() == str(db_path)
+    store.parallel_build = False
+    assert store.edge_reader_path() is None
+    assert SQLiteStore(":memory:").edge_reader_path() is None
+
+
+def test_edge_split_gives_this_process_about_its_share(tmp_path):
+    from tests.parity_data import random_records
+    store = SQLiteStore(tmp_path / "r.db")
+    for r in random_records(5):
+        store.load(r, complete=True)
+    rows = store.raw_edge_rows().fetchall()
+    bound = store.edge_split(0.25)
+    mine = store.raw_edge_rows(bound).fetchall()
+    assert mine == [r for r in rows if r[0] >= bound] and 0 < len(mine) < len(rows)
+    assert len(mine) >= len(rows) // 4 and min(r[0] for r in mine) == bound
+    assert store.edge_split(0.0) is None and store.edge_split(1.0) is None
+    # the split read (child below the bound, this process the rest) equals one read
+    store.parallel_build = False
+    want = graph_build.build(store, days_of(store))
+    for share in (0.25, 0.9):
+        graph_build.PARENT_EDGE_SHARE, saved = share, graph_build.PARENT_EDGE_SHARE
+        try:
+            store.parallel_build = True
+            graph_build.last_fallback = None
+            got = graph_build.build(store, days_of(store))
+        finally:
+            graph_build.PARENT_EDGE_SHARE = saved
+        assert graph_build.last_fallback is None
+        assert_same_columns(want, got)
+
+
+def test_a_cache_that_cannot_be_written_still_serves_the_graph(demo_db, tmp_path):
+    db = copy_db(demo_db, tmp_path / "demo.db")
+    graph_cache.cache_path(db).mkdir()          # nothing can be renamed over a directory
+    store = SQLiteStore(db)
+    g = store.graph()
+    assert store.graph_source == "rows" and graph_cache.cache_path(db).is_dir()
+    assert not hasattr(g, "view_records")        # the build's serialised views are dropped
+    assert_same_graph(classic(store), g)
+    assert not list(tmp_path.glob("demo.db.graph.tmp-*"))
+    store.close()

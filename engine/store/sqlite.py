@@ -12,6 +12,7 @@ import json
 import operator
 import sqlite3
 import threading
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -22,7 +23,7 @@ from ..model import LoadResult, Records
 from .base import (ActivityRecord, CostRecord, EdgeView, NodeView, Reach, Store, StoreError,
                    UsageColumns, UsageRecord)
 
-SCHEMA = """
+TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS runs (
   id TEXT PRIMARY KEY, source TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
@@ -32,12 +33,10 @@ CREATE TABLE IF NOT EXISTS node_src (
   properties TEXT NOT NULL, enrichment INTEGER NOT NULL DEFAULT 0, run_id TEXT NOT NULL,
   removed_at TEXT,
   PRIMARY KEY (id, source)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS node_src_kind ON node_src(kind);
 CREATE TABLE IF NOT EXISTS edge_src (
   src TEXT NOT NULL, kind TEXT NOT NULL, dst TEXT NOT NULL, source TEXT NOT NULL,
   properties TEXT NOT NULL, run_id TEXT NOT NULL, removed_at TEXT,
   PRIMARY KEY (src, kind, dst, source)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS edge_src_dst ON edge_src(dst);
 CREATE TABLE IF NOT EXISTS usage (
   source TEXT NOT NULL, key TEXT NOT NULL, day TEXT NOT NULL, model TEXT NOT NULL,
   credential_id TEXT, project_id TEXT, account_id TEXT,
@@ -45,7 +44,6 @@ CREATE TABLE IF NOT EXISTS usage (
   cached_input_tokens INTEGER NOT NULL, requests INTEGER NOT NULL, vendor_usd REAL,
   properties TEXT NOT NULL, run_id TEXT NOT NULL, removed_at TEXT,
   PRIMARY KEY (source, key)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS usage_day ON usage(day);
 CREATE TABLE IF NOT EXISTS costs (
   source TEXT NOT NULL, key TEXT NOT NULL, day TEXT NOT NULL, scope_id TEXT, line_item TEXT,
   usd REAL NOT NULL, properties TEXT NOT NULL, run_id TEXT NOT NULL, removed_at TEXT,
@@ -58,6 +56,16 @@ CREATE TABLE IF NOT EXISTS activity (
   kind TEXT NOT NULL, properties TEXT NOT NULL, run_id TEXT NOT NULL, removed_at TEXT,
   PRIMARY KEY (source, key)) WITHOUT ROWID;
 """
+# Secondary indexes: a first ingest into an empty store builds them once at its end
+# (sqlite_load.bulk_indexes); opening a store recreates any that are missing.
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS node_src_kind ON node_src(kind)",
+    "CREATE INDEX IF NOT EXISTS edge_src_dst ON edge_src(dst)",
+    "CREATE INDEX IF NOT EXISTS usage_day ON usage(day)",
+)
+SCHEMA = TABLES + "".join(f"{sql};\n" for sql in INDEXES)
+
+PAGE_SIZE = 65536
 
 # Later sources win when merging properties; inventory is the humans' word and wins last.
 SOURCE_PRIORITY = {"inventory": 100}
@@ -135,6 +143,12 @@ def merge_contributions(rows: list[tuple]) -> NodeView:
                     properties=props, sources=[r[1] for r in use], removed_at=removed_at)
 
 
+# (edge rows, the store key and read-only connections are shared with the process that
+# reads edge rows for a graph build: engine.graph_rows, which imports no more than it must)
+from ..graph_rows import EDGE_ROWS_SQL, edge_rows_sql, graph_key_of  # noqa: E402
+
+NODE_ROWS_SQL = ("SELECT id, source, kind, name, active, properties, removed_at, enrichment "
+                 "FROM node_src ORDER BY id, source")
 def _fetch_all(cursor, size: int = 20000):
     """Rows in large batches (far fewer round trips into the sqlite3 module)."""
     while True:
@@ -157,6 +171,8 @@ class SQLiteStore(Store):
         self.graph_source: str | None = None     # "cache" or "rows": how the graph was last loaded
         self.graph_timings: dict = {}
         self.build_phases: dict | None = None
+        # Read the edge rows in a child process during a build: None decides by size.
+        self.parallel_build: bool | None = None
         try:
             if self.path.parent and not self.path.parent.exists():
                 raise StoreError(f"{self.path}: directory {self.path.parent} does not exist")
@@ -171,6 +187,9 @@ class SQLiteStore(Store):
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
+            # (A new file only: an existing one keeps its page size.) Large pages make
+            # bulk inserts ~20% cheaper; reads of whole tables are no slower.
+            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -209,6 +228,14 @@ class SQLiteStore(Store):
             if paused:
                 gc.enable()
 
+    @contextmanager
+    def bulk_load(self):
+        """Around a whole ingest: into an empty store the secondary indexes are built
+        once at the end rather than maintained row by row (sqlite_load.bulk_indexes)."""
+        from .sqlite_load import bulk_indexes
+        with bulk_indexes(self._conn(), INDEXES):
+            yield
+
     def load(self, records: Records, complete: bool) -> LoadResult:
         paused = gc.isenabled()
         gc.disable()
@@ -226,14 +253,52 @@ class SQLiteStore(Store):
 
     def raw_node_rows(self, include_removed: bool = False):
         """(id, source, kind, name, active, properties, removed_at, enrichment) by id."""
-        return self._conn().execute(
-            "SELECT id, source, kind, name, active, properties, removed_at, enrichment "
-            "FROM node_src ORDER BY id, source")
+        return self._conn().execute(NODE_ROWS_SQL)
 
-    def raw_edge_rows(self):
-        return self._conn().execute(
-            "SELECT src, kind, dst, source, properties, removed_at FROM edge_src "
-            "ORDER BY src, kind, dst, source")
+    def raw_edge_rows(self, src_from: str | None = None):
+        """The edge rows in key order (only those whose src >= src_from, when given)."""
+        if src_from is None:
+            return self._conn().execute(EDGE_ROWS_SQL)
+        return self._conn().execute(edge_rows_sql(False), (src_from,))
+
+    def edge_split(self, share: float) -> str | None:
+        """A src value such that about `share` of the edge rows have src >= it (None
+        when there are too few rows to split)."""
+        conn = self._conn()
+        n, = conn.execute("SELECT count(*) FROM edge_src").fetchone()
+        k = int(n * share)
+        if k < 1 or k >= n:
+            return None
+        row = conn.execute("SELECT src FROM edge_src ORDER BY src DESC, kind DESC, dst DESC, source DESC "
+                           "LIMIT 1 OFFSET ?", (k - 1,)).fetchone()
+        return row[0] if row else None
+
+    @contextmanager
+    def read_snapshot(self):
+        """Every read inside sees one committed state (a load committing meanwhile is
+        seen by none of them); nests inside a transaction already open."""
+        conn = self._conn()
+        began = not conn.in_transaction
+        if began:
+            conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if began and conn.in_transaction:
+                conn.execute("COMMIT")
+
+    def edge_reader_path(self) -> str | None:
+        """The file another process may read this store's edge rows from (None when
+        that would not pay: an in-memory or small store, or `parallel_build` False)."""
+        if str(self.path) == ":memory:" or self.parallel_build is False:
+            return None
+        if self.parallel_build is None:
+            from ..graph_rows import CHILD_MIN_BYTES
+            size, = self._conn().execute(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()").fetchone()
+            if size < CHILD_MIN_BYTES:
+                return None
+        return str(self.path)
 
     def iter_nodes(self, include_removed: bool = False) -> Iterable[NodeView]:
         batch: list[tuple] = []
@@ -284,11 +349,7 @@ class SQLiteStore(Store):
         """(generation, key of the data): the key adds the id of the latest ingest run
         (a uuid), so a database rebuilt to the same generation count never matches a
         graph cached from another one."""
-        conn = self._conn()
-        row = conn.execute("SELECT (SELECT value FROM meta WHERE key='generation'), "
-                           "(SELECT id FROM runs ORDER BY rowid DESC LIMIT 1)").fetchone()
-        gen = int(row[0]) if row[0] is not None else 0
-        return gen, f"{gen}:{row[1] or ''}"
+        return graph_key_of(self._conn())
 
     def graph(self):
         """The in-memory graph for the current generation (loaded once per generation:
@@ -335,12 +396,16 @@ class SQLiteStore(Store):
                 conn.execute("COMMIT")
         if built:
             if self.use_graph_cache:
-                t = time.perf_counter()
-                if graph_cache.save(graph, path, key):
-                    # Serve from the file just written: views and edges stay columns
-                    # until asked for, so the millions of objects the build made go.
-                    graph = graph_cache.load(path, key) or graph
+                t, c = time.perf_counter(), time.process_time()
+                # Served as a load from the file just written would give it: views
+                # and edges stay columns until asked for, so the millions of objects
+                # the build made go.
+                saved = graph_cache.save(graph, path, key)
+                if saved is None:             # not written: the build's records go
+                    graph.__dict__.pop("view_records", None)
+                graph = saved or graph
                 timings["save_s"] = time.perf_counter() - t
+                timings["save_cpu_s"] = time.process_time() - c
         self.graph_timings = timings
         _gc.freeze()
         return graph, gen

@@ -1,0 +1,70 @@
+"""The ingesters' fast timestamp and file paths give exactly what the general ones do."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from engine.derive import iso, parse_ts
+from ingest import accounts, ai_records
+from ingest.errors import IngestError
+from ingest.files import read_json
+
+SHAPES = [
+    "2013-07-02T21:36:25.344Z", "2013-07-02T21:36:25Z", "2013-07-02T21:36:25.000Z",
+    "2013-07-02T21:36:25.000001+00:00", "2013-07-02T21:36:25.5Z", "2024-02-29T01:02:03.100Z",
+    # not the fast shape, or not a real time: the general path decides
+    "2013-07-02T21:36:25.1234567Z", "2013-02-30T21:36:25Z", "2013-07-02T24:00:00Z",
+    " 2013-07-02T21:36:25Z", "2013-07-02T21:36:25+01:00", "2013-07-02", "never", "",
+    "0000-01-01T00:00:00Z", "2013-07-02T21:36:60Z", "2013-07-02T21:36:25.Z",
+    "2013-07-02t21:36:25Z", "2013-07-02T21:36:25z", "\u0662013-07-02T21:36:25Z",
+]
+
+
+def random_shapes(n: int) -> list[str]:
+    rng = random.Random(7)
+    out = []
+    for _ in range(n):
+        y = rng.choice(["0001", "1999", "2024", "2023", "9999", "0000"])
+        mo, d = f"{rng.randint(0, 13):02d}", f"{rng.randint(0, 32):02d}"
+        h, mi, se = f"{rng.randint(0, 25):02d}", f"{rng.randint(0, 60):02d}", f"{rng.randint(0, 61):02d}"
+        frac = rng.choice(["", ".0", ".000", ".123", ".000001", ".100000", ".5", ".1234567", "."])
+        tz = rng.choice(["Z", "+00:00", "+01:00", "-00:00", "", "z"])
+        out.append(f"{y}-{mo}-{d}T{h}:{mi}:{se}{frac}{tz}")
+    return out
+
+
+def test_fast_timestamps_match_the_general_parser():
+    values = SHAPES + random_shapes(20000)
+    for value in values:
+        want = iso(parse_ts(value))
+        assert accounts._iso_text(value) == want, value
+        assert accounts.ts(value) == want, value
+        assert ai_records.ts(value) == want, value
+    # The fast shape really is taken by most of them and gives the documented text.
+    assert accounts._iso_text("2013-07-02T21:36:25.344Z") == "2013-07-02T21:36:25.344000Z"
+    assert accounts._iso_text("2013-07-02T21:36:25.000Z") == "2013-07-02T21:36:25Z"
+    assert accounts._iso_text("2013-02-30T21:36:25Z") is None
+
+
+@pytest.mark.parametrize("value", [None, 0, 1_700_000_000, 1_700_000_000_000, 3.5, True])
+def test_non_text_timestamps_take_the_general_path(value):
+    assert accounts.ts(value) == iso(parse_ts(value))
+    assert ai_records.ts(value) == iso(parse_ts(value))
+
+
+def test_read_json_whole_files(tmp_path):
+    big = tmp_path / "big.json"
+    big.write_text('{"a": "' + "x" * (3 << 20) + '"}')
+    assert len(read_json(big)["a"]) == 3 << 20
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf[1, 2]")
+    assert read_json(bom) == [1, 2]
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"")
+    with pytest.raises(IngestError, match="empty file"):
+        read_json(empty)
+    with pytest.raises(IngestError, match="cannot read: No such file"):
+        read_json(tmp_path / "missing.json")
+    with pytest.raises(IngestError, match="cannot read: Is a directory"):
+        read_json(tmp_path)
