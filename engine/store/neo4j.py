@@ -30,8 +30,11 @@ Each source load is one managed write transaction (retried by the driver on
 transient errors), written in UNWIND batches of `batch_size`. Derived state (person
 status, credential activity, derived edges, "now") is computed by the very
 functions the embedded store uses (engine.graph.MemoryGraph, engine.derive,
-engine.linking) over the rows read inside that transaction, and written in it:
-a failed load leaves nothing behind.
+engine.linking) over every source's statements, and written in it: a failed load
+leaves nothing behind. The statements come from the store's mirror of its last
+committed load when the database is still at that load, else they are read back
+inside the transaction; only what changed is serialised and written
+(engine.store.neo4j_write).
 
 Which reads run in Cypher:
 
@@ -116,14 +119,19 @@ except ImportError:  # pragma: no cover - orjson is a dependency, json is the fa
     _orjson = None
 
 
+_SORTED = _UNSORTED = 0
+if _orjson is not None:
+    _UNSORTED = _orjson.OPT_NON_STR_KEYS
+    _SORTED = _UNSORTED | _orjson.OPT_SORT_KEYS
+
+
 def _dumps(value: Any, sort: bool = True) -> str:
     """JSON text, keys sorted as the embedded store stores statements; `sort=False`
     keeps insertion order (node views and derived edges, whose derived keys the
     engine appends: they come back in the embedded graph's order)."""
     if _orjson is not None:
         try:
-            option = _orjson.OPT_NON_STR_KEYS | (_orjson.OPT_SORT_KEYS if sort else 0)
-            return _orjson.dumps(value, default=str, option=option).decode()
+            return _orjson.dumps(value, default=str, option=_SORTED if sort else _UNSORTED).decode()
         except (TypeError, _orjson.JSONEncodeError):
             pass   # e.g. an integer wider than 64 bits: json handles it
     return json.dumps(value, sort_keys=sort, separators=(",", ":"), default=str)
@@ -135,6 +143,9 @@ def _key(parts: tuple) -> str:
 
 def _neo_value(value: Any) -> Any:
     """A Neo4j property value for a JSON value; None means 'leave it out'."""
+    t = type(value)
+    if t is str or t is bool or t is float:
+        return value
     if value is None:
         return None
     if isinstance(value, bool) or isinstance(value, str) or isinstance(value, float):
@@ -150,6 +161,12 @@ def _neo_value(value: Any) -> Any:
 
 
 def _hash(props: dict[str, Any]) -> str:
+    """sha1 of _dumps(props) as UTF-8 (orjson's bytes are exactly that, undecoded)."""
+    if _orjson is not None:
+        try:
+            return hashlib.sha1(_orjson.dumps(props, default=str, option=_SORTED)).hexdigest()
+        except (TypeError, _orjson.JSONEncodeError):
+            pass
     return hashlib.sha1(_dumps(props).encode()).hexdigest()
 
 
@@ -206,30 +223,6 @@ def _parse_url(url: str) -> tuple[str, str | None]:
     return urlunsplit((parts.scheme, parts.netloc, "", parts.query, "")), db
 
 
-class _TxState:
-    """The Store reads MemoryGraph.from_store needs, over a load's in-transaction state."""
-
-    def __init__(self, store: "Neo4jStore", node_src: dict, edge_src: dict, usage_days: list):
-        self.node_src, self.edge_src = node_src, edge_src
-        self._store, self._days = store, usage_days
-        self.passed_edges: list[EdgeView] = []
-        self.passed_nodes: list[NodeView] = []
-
-    def iter_nodes(self, include_removed: bool = False) -> Iterable[NodeView]:
-        # MemoryGraph re-derives the views it keeps; the ones it leaves out (removed)
-        # stay as merged, which is what get_node(include_removed=True) answers.
-        self.passed_nodes = self._store._node_views(self.node_src, True)
-        return iter([v for v in self.passed_nodes if include_removed or v.removed_at is None])
-
-    def iter_edges(self, include_removed: bool = False) -> Iterable[EdgeView]:
-        self.passed_edges = self._store._edge_views(self.edge_src, include_removed)
-        return iter(self.passed_edges)
-
-    def usage(self, start=None, end=None) -> list:
-        from types import SimpleNamespace
-        return [SimpleNamespace(day=d) for d in self._days]
-
-
 class Neo4jStore(Store):
     answers_in_database = True
 
@@ -245,6 +238,9 @@ class Neo4jStore(Store):
         self._user = user
         self._graph = None
         self._graph_gen = -1
+        self._mirror = None     # what the last committed load left (engine.store.neo4j_write)
+        self.state_reads = 0    # loads that read the graph's state back (no mirror to trust)
+        self.last_writes: dict[str, int] = {}   # what the last load wrote (neo4j_write.Writes.counts)
         # How many times graph() built the in-memory graph from the database (findings
         # and spend never need it: tests/test_neo4j_facts.py holds them to 0).
         self.graph_builds = 0
@@ -318,7 +314,7 @@ class Neo4jStore(Store):
         from neo4j.exceptions import DriverError, Neo4jError
         try:
             with self._session() as s:
-                removed, graph, gen = s.execute_write(self._load_tx, records, complete, run_id, now)
+                removed, graph, gen, mirror = s.execute_write(self._load_tx, records, complete, run_id, now)
         except Exception as exc:
             err = self._error(exc)
             if err is exc and isinstance(exc, (Neo4jError, DriverError)):
@@ -326,95 +322,60 @@ class Neo4jStore(Store):
                 err = StoreError(f"Neo4j at {self._uri} refused the {records.source} load; nothing of "
                                  f"it was written (the transaction rolled back): {detail}")
             raise err from exc
+        self._mirror = mirror
         with self._graph_lock:
             self._graph, self._graph_gen = graph, gen
         return LoadResult(source=records.source, run_id=run_id, complete=complete,
                           counts=records.counts(), removed=removed, warnings=records.warnings)
 
     def _load_tx(self, tx, records: Records, complete: bool, run_id: str, now: str):
+        """One source's load (engine.store.neo4j_write has the how and why)."""
+        from ..graph import MemoryGraph
+        from .neo4j_write import apply_records, diff_graph, merged_inputs, read_mirror
         source = records.source
         # Lock first: concurrent loads serialise here and each reads committed state.
         rec = tx.run("MERGE (m:BurnpathMeta {key: 'generation'}) ON CREATE SET m.value = '0' "
-                     "SET m._lock = $run RETURN m.value AS v", run=run_id).single()
+                     "SET m._lock = $run RETURN m.value AS v, m.token AS t", run=run_id).single()
         gen = int(rec["v"]) + 1
+        # The mirror of the last load this store committed, if the database is still at
+        # it; taken out of the store so that a retried attempt never reuses one a
+        # rolled-back attempt changed (load() puts the committed one back).
+        mirror, self._mirror = self._mirror, None
+        if mirror is None or (mirror.gen, mirror.token) != (gen - 1, rec["t"]) or mirror.token is None:
+            mirror = read_mirror(tx, gen - 1, rec["t"])
+            self.state_reads += 1
+        # A source's first load: none of its rows can exist yet.
+        seen = tx.run("MATCH (r:IngestRun {source: $source}) RETURN r.id LIMIT 1", source=source).peek()
         tx.run("CREATE (r:IngestRun {id: $id, source: $source, started_at: $now, complete: $complete, "
                "files: $files})", id=run_id, source=source, now=now, complete=complete,
                files=_dumps(records.files)).consume()
 
-        # What is there now: contributions, plus a hash of each element's properties
-        # so that only what changes is written back.
-        nodes = {r["id"]: r for r in tx.run(
-            "MATCH (n:Node) RETURN n.id AS id, n._src AS src, n._h AS h, labels(n) AS labels")}
-        rels = list(tx.run(
-            "MATCH (a:Node)-[r]->(b:Node) RETURN elementId(r) AS eid, a.id AS src, type(r) AS kind, "
-            "b.id AS dst, r._src AS s, r._h AS h, r.derived AS derived, r._seq AS seq"))
-        node_src = {nid: json.loads(r["src"] or "{}") for nid, r in nodes.items()}
-        edge_src: dict[tuple, dict] = {}
-        for r in rels:
-            if not r["derived"]:
-                edge_src[(r["src"], r["kind"], r["dst"])] = json.loads(r["s"] or "{}")
+        dirty_nodes, dirty_edges, removed = apply_records(mirror, records, run_id, now, complete)
+        self._write_rows(tx, source, run_id, records, fresh=seen is None)
+        if seen is None and complete:
+            removed.update({"settings": 0, **{t: 0 for t in ROW_LABELS}})
+        else:
+            removed.update(self._mark_rows_removed(tx, source, run_id, records, now, complete))
+        if records.usage:
+            last = max(u.day for u in records.usage).isoformat()
+            mirror.last_day = max(mirror.last_day or last, last)
 
-        removed: dict[str, int] = {}
-        self._apply_nodes(node_src, source, run_id, records)
-        self._apply_edges(edge_src, source, run_id, records)
-        if complete:
-            for contribs, label in ((node_src, "nodes"), (edge_src, "edges")):
-                removed[label] = 0
-                for c in contribs.values():
-                    mine = c.get(source)
-                    if mine is not None and mine["run_id"] != run_id and mine["removed_at"] is None:
-                        mine["removed_at"] = now
-                        removed[label] += 1
-
-        self._write_rows(tx, source, run_id, records)
-        removed.update(self._mark_rows_removed(tx, source, run_id, records, now, complete))
-
-        days = tx.run("MATCH (u:UsageRow) WHERE u.removed_at IS NULL RETURN max(u.day) AS d").single()["d"]
-        state = _TxState(self, node_src, edge_src, [date.fromisoformat(days)] if days else [])
-        from ..graph import MemoryGraph
-        graph = MemoryGraph.from_store(state)
-        self._write_graph(tx, graph, state, nodes, rels)
+        inputs = merged_inputs(mirror, dirty_nodes, dirty_edges)
+        graph = MemoryGraph.from_store(inputs)
+        writes = diff_graph(mirror, graph, inputs, dirty_nodes, dirty_edges)
+        self.last_writes = writes.counts()
+        self._write_graph(tx, writes)
 
         counts = records.counts()
         tx.run("MATCH (r:IngestRun {id: $id}) SET r.finished_at = $at, r.counts = $counts, "
                "r.removed = $removed", id=run_id, at=_now(), counts=_dumps(counts),
                removed=_dumps(removed)).consume()
         as_of = graph.as_of.isoformat() if graph.as_of else None
-        tx.run("MATCH (m:BurnpathMeta {key: 'generation'}) SET m.value = $gen REMOVE m._lock "
+        tx.run("MATCH (m:BurnpathMeta {key: 'generation'}) SET m.value = $gen, m.token = $run REMOVE m._lock "
                "MERGE (a:BurnpathMeta {key: 'as_of'}) SET a.value = $as_of",
-               gen=str(gen), as_of=as_of).consume()
-        return removed, graph, gen
-
-    @staticmethod
-    def _apply_nodes(node_src: dict, source: str, run_id: str, records: Records) -> None:
-        # Two statements about one id in one load: later wins, properties merged
-        # (exactly SQLiteStore._write_nodes).
-        merged: dict[str, dict] = {}
-        for n in records.nodes:
-            cur = merged.get(n.id)
-            active = None if n.active is None else int(n.active)
-            if cur is None:
-                merged[n.id] = {"kind": n.kind.value, "name": n.name, "active": active,
-                                "properties": dict(n.properties), "enrichment": int(n.enrichment)}
-            else:
-                cur["enrichment"] = min(cur["enrichment"], int(n.enrichment))
-                cur["name"] = n.name or cur["name"]
-                if active is not None:
-                    cur["active"] = active if cur["active"] is None else min(cur["active"], active)
-                cur["properties"].update(n.properties)
-        for nid, c in merged.items():
-            # Round-trip through JSON so stored and freshly written values compare equal.
-            c["properties"] = json.loads(_dumps(c["properties"]))
-            node_src.setdefault(nid, {})[source] = {**c, "run_id": run_id, "removed_at": None}
-
-    @staticmethod
-    def _apply_edges(edge_src: dict, source: str, run_id: str, records: Records) -> None:
-        merged: dict[tuple, dict] = {}
-        for e in records.edges:
-            merged.setdefault((e.src, e.kind.value, e.dst), {}).update(e.properties)
-        for key, props in merged.items():
-            edge_src.setdefault(key, {})[source] = {"properties": json.loads(_dumps(props)),
-                                                    "run_id": run_id, "removed_at": None}
+               gen=str(gen), run=run_id, as_of=as_of).consume()
+        mirror.gen, mirror.token = gen, run_id
+        return removed, graph, gen, mirror
 
     @staticmethod
     def _node_views(node_src: dict, include_removed: bool = False) -> list[NodeView]:
@@ -436,39 +397,10 @@ class Neo4jStore(Store):
                     out.append(view)
         return out
 
-    def _write_graph(self, tx, graph, state: "_TxState", nodes: dict, rels: list) -> None:
-        """Write what changed: node views (current, derived), stored and derived edges."""
-        from ..graph import edge_access, guess_kind
-        node_src, edge_src = state.node_src, state.edge_src
-        in_view = {v.id: v for v in graph.views}
-        merged_all = {v.id: v for v in state.passed_nodes}
-        wanted: dict[str, tuple[str, dict]] = {}
-        for nid in set(node_src) | set(in_view):
-            view = in_view.get(nid) or merged_all.get(nid)
-            src_json = _dumps(node_src.get(nid, {}))
-            if view is None:   # only ever an edge endpoint, and no live edge names it now
-                kind = (guess_kind(nid) or NodeKind.Account).value
-                props = {"id": nid, "kind": kind, "_src": src_json, "live": False, "stub": True}
-            else:
-                kind = view.kind
-                props = _flatten(view.properties, NODE_FIELDS)
-                props.update({"id": nid, "kind": view.kind, "active": view.active,
-                              "sources": list(view.sources), "_src": src_json,
-                              "_view": _dumps(_view_doc(view), sort=False), "live": nid in in_view})
-                if view.name is not None:
-                    props["name"] = view.name
-                if view.removed_at is not None:
-                    props["removed_at"] = view.removed_at
-            props["_h"] = _hash(props)
-            wanted[nid] = (kind, props)
-        by_kind: dict[tuple[str, bool], list] = {}
-        for nid, (kind, props) in wanted.items():
-            old = nodes.get(nid)
-            if old is not None and old["h"] == props["_h"] and set(old["labels"]) == {"Node", kind}:
-                continue
-            by_kind.setdefault((kind, old is None), []).append({"id": nid, "props": props})
+    def _write_graph(self, tx, w) -> None:
+        """Send a load's neo4j_write.Writes: nodes, then relationships dropped, updated, created."""
         other_labels = ":".join(KIND_LABELS)
-        for (kind, new), rows in sorted(by_kind.items()):
+        for (kind, new), rows in sorted(w.nodes.items()):
             if kind not in KIND_LABELS:
                 raise StoreError(f"unknown node kind {kind!r}")
             if new:
@@ -478,55 +410,25 @@ class Neo4jStore(Store):
                      f"REMOVE n:{other_labels} SET n:{kind} SET n = row.props")
             for batch in self._batches(rows):
                 tx.run(q, rows=batch).consume()
-
-        # Relationships: stored edges keyed (src, kind, dst); derived ones by position too.
-        # `live`: in the engine's current graph (not removed, no removed endpoint).
-        in_graph = {id(e) for e in graph.edges}
-        passed = {(e.src, e.kind, e.dst): id(e) for e in state.passed_edges}
-        stored_ids = set(passed.values())
-        want_rels: dict[tuple, dict] = {}
-        for key, contribs in edge_src.items():
-            view = merge_edge_contributions(*key, contribs)
-            props = _flatten(view.properties, REL_FIELDS)
-            props.update({"sources": list(view.sources), "derived": False, "_src": _dumps(contribs),
-                          "_acc": edge_access(key[1], view.properties), "_ord": "0" + key[1],
-                          "live": passed.get(key) in in_graph})
-            if view.removed_at is not None:
-                props["removed_at"] = view.removed_at
-            props["_h"] = _hash(props)
-            want_rels[(key, None)] = props
-        derived = [e for e in graph.edges if id(e) not in stored_ids]
-        for seq, e in enumerate(derived):
-            props = _flatten(e.properties, REL_FIELDS)
-            props.update({"sources": list(e.sources), "derived": True, "_seq": seq, "live": True,
-                          "_props": _dumps(e.properties, sort=False), "_acc": edge_access(e.kind, e.properties),
-                          "_ord": f"1{seq:09d}"})
-            props["_h"] = _hash(props)
-            want_rels[((e.src, e.kind, e.dst), seq)] = props
-        have: dict[tuple, Any] = {}
-        drop = []
-        for r in rels:
-            key = ((r["src"], r["kind"], r["dst"]), r["seq"] if r["derived"] else None)
-            if key in have or key not in want_rels:
-                drop.append(r["eid"])
-            else:
-                have[key] = r
-        for batch in self._batches(drop):
+        for batch in self._batches(w.drop_eids):
             tx.run("UNWIND $eids AS eid MATCH ()-[r]->() WHERE elementId(r) = eid DELETE r",
                    eids=batch).consume()
-        update, create = [], {}
-        for key, props in want_rels.items():
-            old = have.get(key)
-            if old is None:
-                (src, kind, dst), _ = key
-                create.setdefault(kind, []).append({"src": src, "dst": dst, "props": props})
-            elif old["h"] != props["_h"]:
-                update.append({"eid": old["eid"], "props": props})
-        for batch in self._batches(update):
+        # By endpoints: both ids are index seeks, the relationship an expand between them.
+        between = ("UNWIND $rows AS row MATCH (a:Node {{id: row.src}})-[r:{kind}]->(b:Node {{id: row.dst}}) "
+                   "WHERE r.derived = row.derived ")
+        for kind, rows in sorted(w.drop.items()):
+            EdgeKind(kind)  # a relationship type is spliced into Cypher: only known kinds
+            for batch in self._batches(rows):
+                tx.run(between.format(kind=kind) + "DELETE r", rows=batch).consume()
+        for batch in self._batches(w.update_eid):
             tx.run("UNWIND $rows AS row MATCH ()-[r]->() WHERE elementId(r) = row.eid "
                    "SET r = row.props", rows=batch).consume()
-        for kind, rows in sorted(create.items()):
-            EdgeKind(kind)  # a relationship type is spliced into Cypher: only known kinds
+        for kind, rows in sorted(w.update.items()):
+            EdgeKind(kind)
+            for batch in self._batches(rows):
+                tx.run(between.format(kind=kind) + "SET r = row.props", rows=batch).consume()
+        for kind, rows in sorted(w.create.items()):
+            EdgeKind(kind)
             for batch in self._batches(rows):
                 tx.run(f"UNWIND $rows AS row MATCH (a:Node {{id: row.src}}), (b:Node {{id: row.dst}}) "
                        f"CREATE (a)-[r:{kind}]->(b) SET r = row.props", rows=batch).consume()
@@ -541,7 +443,8 @@ class Neo4jStore(Store):
             return None
         return n if -2**63 <= n < 2**63 else None
 
-    def _write_rows(self, tx, source: str, run_id: str, records: Records) -> None:
+    def _write_rows(self, tx, source: str, run_id: str, records: Records, fresh: bool = False) -> None:
+        """Upsert the rows by uid; `fresh` (the source never loaded before): CREATE them."""
         def base(key, day, props):
             return {"uid": _key((source, key)), "source": source, "key": key, "day": day,
                     "properties": _dumps(props), "run_id": run_id}
@@ -561,9 +464,10 @@ class Neo4jStore(Store):
                             ("Setting", settings)):
             # Later rows with the same key win, as with the embedded store's upserts.
             rows = list({r["uid"]: r for r in rows}.values())
+            q = (f"UNWIND $rows AS row CREATE (u:{label}) SET u = row" if fresh else
+                 f"UNWIND $rows AS row MERGE (u:{label} {{uid: row.uid}}) SET u = row")
             for batch in self._batches(rows):
-                tx.run(f"UNWIND $rows AS row MERGE (u:{label} {{uid: row.uid}}) SET u = row",
-                       rows=batch).consume()
+                tx.run(q, rows=batch).consume()
 
     @staticmethod
     def _mark_rows_removed(tx, source, run_id, records: Records, now: str, complete: bool) -> dict:
