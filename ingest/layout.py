@@ -45,7 +45,7 @@ def _stray_files(root: Path, suffixes: tuple[str, ...], claimed: set[str]) -> li
     """Files of the given suffixes anywhere under `root` (not into symlinked directories,
     as `rglob` does not) whose path, spelled from `root`, is not in `claimed`."""
     out = []
-    for base, name in _walk_names(os.fspath(root)):
+    for base, name in walk_names(os.fspath(root)):
         if name.endswith(suffixes) and os.path.join(base, name) not in claimed:
             p = Path(base, name)
             if p.suffix in suffixes and p.is_file():
@@ -53,7 +53,7 @@ def _stray_files(root: Path, suffixes: tuple[str, ...], claimed: set[str]) -> li
     return out
 
 
-def _walk_names(base: str):
+def walk_names(base: str):
     """(directory, name) of every non-directory under base, as os.walk lists them
     (symlinked directories not entered), from scandir's entry types alone: os.walk
     checks each directory for a link with one more system call, and a snapshot has a
@@ -73,7 +73,7 @@ def _walk_names(base: str):
         elif not entry.is_symlink():
             subdirs.append(entry.path)
     for sub in subdirs:
-        yield from _walk_names(sub)
+        yield from walk_names(sub)
 
 
 def _ordered(paths) -> list[Path]:

@@ -383,19 +383,7 @@ def _context():
 
 
 def _walk(root: Path | str) -> Any:
-    """Every file under root, as os.walk lists them (symlinked directories not entered),
-    from scandir's entry types: os.walk checks each directory for a link with one more
-    system call, and a snapshot has a directory per user."""
-    try:
-        entries = list(os.scandir(root))
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            is_dir = entry.is_dir()
-        except OSError:
-            is_dir = False
-        if not is_dir:
-            yield entry.path
-        elif not entry.is_symlink():
-            yield from _walk(entry.path)
+    """Every file path under root (the layout's walk: symlinked directories not entered)."""
+    from .layout import walk_names
+    for base, name in walk_names(os.fspath(root)):
+        yield os.path.join(base, name)
