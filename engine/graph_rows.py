@@ -210,7 +210,8 @@ class ChildReader:
         root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self.proc = subprocess.Popen([sys.executable, "-m", "engine.graph_rows", path],
+        # (absolute: the child runs from the package root, not this process's directory)
+        self.proc = subprocess.Popen([sys.executable, "-m", "engine.graph_rows", os.path.abspath(path)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env, cwd=root)
         self.error: str | None = None

@@ -4,6 +4,7 @@ and is never used for other data (another generation, a rebuilt database, a dama
 file)."""
 import sqlite3
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -444,3 +445,19 @@ def test_a_cache_that_cannot_be_written_still_serves_the_graph(demo_db, tmp_path
     assert_same_graph(classic(store), g)
     assert not list(tmp_path.glob("demo.db.graph.tmp-*"))
     store.close()
+
+
+def test_child_process_reads_a_store_named_by_a_relative_path(demo_db, tmp_path, monkeypatch):
+    """`--db` defaults to ./burnpath.db: the child (which runs from the package root)
+    must read that file, not one of the same name relative to its own directory."""
+    work = tmp_path / "work"
+    work.mkdir()
+    copy_db(demo_db, work / "burnpath.db")
+    monkeypatch.chdir(work)
+    store = SQLiteStore("burnpath.db")
+    try:
+        here, there = built_both_ways(store)
+        assert_same_columns(here, there)
+    finally:
+        store.close()
+    assert not (Path(graph_build.__file__).resolve().parent.parent / "burnpath.db").exists()
