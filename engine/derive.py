@@ -31,7 +31,10 @@ def parse_ts(value: Any) -> datetime | None:
             return None
         if value > 1e11:  # milliseconds
             value = value / 1000.0
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(value, tz=timezone.utc)
+        except (ValueError, OverflowError, OSError):    # nan, inf, past year 9999
+            return None
     text = str(value).strip()
     if not text or text.lower() in {"n/a", "no_information", "not_supported", "null", "none", "never"}:
         return None

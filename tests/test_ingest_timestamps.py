@@ -68,3 +68,31 @@ def test_read_json_whole_files(tmp_path):
         read_json(tmp_path / "missing.json")
     with pytest.raises(IngestError, match="cannot read: Is a directory"):
         read_json(tmp_path)
+
+
+@pytest.mark.parametrize("junk", [1e18, 10**30, float("inf"), float("nan"), -5, 0])
+def test_numbers_out_of_calendar_range_are_no_timestamp(junk):
+    """A vendor's numeric timestamp out of any calendar's range is junk (None), not a
+    crash of every rule that reads the field."""
+    from engine.derive import parse_ts
+    assert parse_ts(junk) is None
+
+
+def test_a_rule_over_an_out_of_range_timestamp_does_not_fire_or_crash(tmp_path):
+    from engine.findings import all_findings
+    from engine.model import Node, NodeKind, Records
+    from engine.service import Engine
+    eng = Engine.open(str(tmp_path / "t.db"))
+    try:
+        eng.store.load(Records(source="inventory", nodes=[
+            Node(id="openai:api_key:k_far", kind=NodeKind.Credential, name="far", active=True,
+                 properties={"created_at": 1e18, "last_used_at": "2026-01-02T00:00:00Z"}),
+            Node(id="openai:api_key:k_old", kind=NodeKind.Credential, name="old", active=True,
+                 properties={"created_at": "2025-01-01T00:00:00Z", "last_used_at": "2025-01-02T00:00:00Z"})]),
+            complete=False)
+        found = {(f.rule, f.subject_id) for f in all_findings(eng)}
+        assert ("stale-credential", "openai:api_key:k_old") in found
+        assert not any(s == "openai:api_key:k_far" and r in ("long-lived-credential", "stale-credential")
+                       for r, s in found)
+    finally:
+        eng.close()
