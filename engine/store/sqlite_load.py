@@ -191,8 +191,7 @@ def write(conn, prep: PreparedLoad, complete: bool) -> LoadResult:
     source, run_id = prep.source, prep.run_id
     now = _now()
     removed: dict[str, int] = {}
-    try:
-        conn.execute("BEGIN IMMEDIATE")
+    with _immediate(conn):
         # Did this source ever load before? If not, a re-sync has nothing to mark removed
         # (every row of a source is written by a load that records its run), and the
         # full-table scans that look for stale rows can be skipped.
@@ -210,11 +209,6 @@ def write(conn, prep: PreparedLoad, complete: bool) -> LoadResult:
                      (_now(), _dumps(prep.counts), _dumps(removed), run_id))
         conn.execute("INSERT INTO meta(key, value) VALUES('generation', '1') "
                      "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return LoadResult(source=source, run_id=run_id, complete=complete, counts=prep.counts,
                       removed=removed, warnings=prep.warnings)
 
@@ -252,8 +246,7 @@ def bulk_indexes(conn, indexes: tuple[str, ...]):
     source still commits on its own; the indexes only make reads faster, so a reader
     meanwhile sees the same rows, and if the process dies before the end, opening the
     store recreates them (SCHEMA). A store that holds anything keeps its indexes."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _immediate(conn):
         empty = conn.execute(
             "SELECT NOT EXISTS (SELECT 1 FROM runs) AND NOT EXISTS (SELECT 1 FROM node_src) "
             "AND NOT EXISTS (SELECT 1 FROM edge_src) AND NOT EXISTS (SELECT 1 FROM usage) "
@@ -262,24 +255,27 @@ def bulk_indexes(conn, indexes: tuple[str, ...]):
         if empty:
             for sql in indexes:
                 conn.execute(f"DROP INDEX IF EXISTS {_index_name(sql)}")
+    try:
+        yield
+    finally:
+        if empty:
+            with _immediate(conn):
+                for sql in indexes:
+                    conn.execute(sql)
+
+
+@contextmanager
+def _immediate(conn):
+    """One write transaction on an autocommit connection: committed when the block
+    ends, rolled back (and the error raised) when it fails."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    try:
-        yield
-    finally:
-        if empty:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for sql in indexes:
-                    conn.execute(sql)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
 
 
 def _index_name(sql: str) -> str:
