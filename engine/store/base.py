@@ -7,10 +7,12 @@ return the same answers on the same data (tests/test_parity.py).
 from __future__ import annotations
 
 import json
+import threading
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..model import LoadResult, Records
 
@@ -213,6 +215,14 @@ def resync_windows(records: Records) -> dict[str, tuple[str, str] | None]:
     return out
 
 
+@dataclass
+class Pin:
+    """What one reader (a request's thread) is held to: the generation it reads and,
+    once asked for, that generation's in-memory graph."""
+    generation: int
+    graph: Any = None
+
+
 class StoreError(Exception):
     """A store could not be opened or written; the message says why, for a user."""
 
@@ -231,9 +241,50 @@ class Store(ABC):
         removed_at). A failure leaves the store exactly as it was."""
 
     # --- reads --------------------------------------------------------------
-    @abstractmethod
     def generation(self) -> int:
-        """Bumped by every committed load; readers use it to invalidate caches."""
+        """Bumped by every committed load; readers use it to invalidate caches. Inside
+        `pin()` it is the pinned generation, whatever has committed since."""
+        pin = self.pinned()
+        return pin.generation if pin is not None else self.live_generation()
+
+    @abstractmethod
+    def live_generation(self) -> int:
+        """The generation a read made now by this thread sees (inside the embedded
+        store's read snapshot, the snapshot's own), never a remembered value."""
+
+    # --- one generation per reader ------------------------------------------
+    # A GraphQL request reads one data generation from start to end: it runs inside
+    # `pin()`, which holds the store's read snapshot where the store has one (SQLite)
+    # and keeps this thread on one in-memory graph; `reads_at` says afterwards whether
+    # every read really saw the pinned generation (a store without a snapshot spanning
+    # several queries, Neo4j, answers False when a load committed meanwhile).
+    def pinned(self) -> "Pin | None":
+        local = self.__dict__.get("_pin_local")
+        return getattr(local, "pin", None) if local is not None else None
+
+    @contextmanager
+    def pin(self) -> Iterator["Pin"]:
+        """Pin this thread to one generation until the block ends (re-entrant)."""
+        current = self.pinned()
+        if current is not None:
+            yield current
+            return
+        local = self.__dict__.setdefault("_pin_local", threading.local())
+        with self.read_snapshot():
+            local.pin = Pin(self.live_generation())
+            try:
+                yield local.pin
+            finally:
+                local.pin = None
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Reads inside see one committed state where the store can hold one."""
+        yield
+
+    def reads_at(self, generation: int) -> bool:
+        """Whether reads made since `generation` was read all saw that generation."""
+        return self.live_generation() == generation
 
     @abstractmethod
     def get_node(self, node_id: str, include_removed: bool = False) -> NodeView | None: ...

@@ -493,7 +493,7 @@ class Neo4jStore(Store):
         return {k: removed[k] for k in order if k in removed}
 
     # --- reads --------------------------------------------------------------
-    def generation(self) -> int:
+    def live_generation(self) -> int:
         rows = self._query("MATCH (m:BurnpathMeta {key: 'generation'}) RETURN m.value AS v")
         return int(rows[0]["v"]) if rows else 0
 
@@ -550,13 +550,21 @@ class Neo4jStore(Store):
         """The engine's in-memory graph of this database, for analyses not pushed
         down yet; built once per generation (a load hands over the one it derived)."""
         from ..graph import MemoryGraph
-        gen = self.generation()
+        pin = self.pinned()
+        if pin is not None and pin.graph is not None:
+            return pin.graph
+        gen = self.live_generation()      # what a build reads now, pinned or not
         with self._graph_lock:
             if self._graph is None or self._graph_gen != gen:
                 self.graph_builds += 1
                 self._graph = MemoryGraph.from_store(self)
                 self._graph_gen = gen
-            return self._graph
+            graph = self._graph
+        if pin is not None:
+            # Built from what is committed now: a load committing after the pin shows
+            # in reads_at, and the request is run again.
+            pin.graph = graph
+        return graph
 
     def data_as_of(self):
         """"Now" of the data (the latest timestamp, as MemoryGraph.as_of), as the last

@@ -12,6 +12,7 @@ import json
 import operator
 import sqlite3
 import threading
+import weakref
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -166,6 +167,8 @@ class SQLiteStore(Store):
         self._graph = None
         self._graph_gen = -1
         self._graph_lock = threading.Lock()
+        self._previous_graph = lambda: None   # weak reference to the outgoing generation's graph
+        self._previous_gen = -1
         # The built graph is cached beside the file per generation (engine.graph_cache).
         self.use_graph_cache = str(path) != ":memory:"
         self.graph_source: str | None = None     # "cache" or "rows": how the graph was last loaded
@@ -247,7 +250,7 @@ class SQLiteStore(Store):
         return self.write_prepared(prepared, complete)
 
     # --- reads --------------------------------------------------------------
-    def generation(self) -> int:
+    def live_generation(self) -> int:
         row = self._conn().execute("SELECT value FROM meta WHERE key='generation'").fetchone()
         return int(row[0]) if row else 0
 
@@ -354,20 +357,43 @@ class SQLiteStore(Store):
     def graph(self):
         """The in-memory graph for the current generation (loaded once per generation:
         from the graph cache beside the file when it matches, else built from the rows
-        and cached; see engine.graph_cache)."""
+        and cached; see engine.graph_cache). A pinned reader (Store.pin) keeps the
+        graph of its own generation for the whole pin."""
+        pin = self.pinned()
+        if pin is not None and pin.graph is not None:
+            return pin.graph
         gen = self.generation()
         with self._graph_lock:
-            if self._graph is None or self._graph_gen != gen:
-                self._graph = None      # let the old generation go before building the new
-                self._graph, self._graph_gen = self._load_graph()
+            graph = self._graph_of(gen, pinned=pin is not None)
+        if pin is not None:
+            pin.graph = graph
+        return graph
+
+    def _graph_of(self, gen: int, pinned: bool):
+        if self._graph is not None and self._graph_gen == gen:
             return self._graph
+        previous = self._previous_graph() if self._previous_gen == gen else None
+        if previous is not None:
+            return previous
+        if self._graph is not None and self._graph_gen > gen:
+            if not pinned:
+                return self._graph          # an unpinned reader takes the newest there is
+            # A reader pinned before a newer load committed: its generation is built
+            # for it alone; the newer graph (and the cache file) stay as they are.
+            return self._load_graph(save=False)[0]
+        if self._graph is not None:
+            # Readers still pinned to the outgoing generation keep it alive; nobody else does.
+            self._previous_graph, self._previous_gen = weakref.ref(self._graph), self._graph_gen
+        self._graph = None      # let the old generation go before building the new
+        self._graph, self._graph_gen = self._load_graph()
+        return self._graph
 
     def prepare_graph(self) -> None:
         """Build the current generation's graph and its cache file (end of an ingest):
         the next process to open this store maps the cache in instead of rebuilding."""
         self.graph()
 
-    def _load_graph(self):
+    def _load_graph(self, save: bool = True):
         import gc as _gc
         from .. import graph_cache
         from ..graph import MemoryGraph
@@ -395,7 +421,7 @@ class SQLiteStore(Store):
             if began and conn.in_transaction:
                 conn.execute("COMMIT")
         if built:
-            if self.use_graph_cache:
+            if self.use_graph_cache and save:
                 t, c = time.perf_counter(), time.process_time()
                 # Served as a load from the file just written would give it: views
                 # and edges stay columns until asked for, so the millions of objects
