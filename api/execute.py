@@ -96,6 +96,11 @@ def run(engine: Engine, document: Any, variables: Optional[dict[str, Any]] = Non
         return _fail(GraphQLError(exc.message, source=exc.source, positions=exc.positions,
                                   extensions={"code": BAD_INPUT}), mask)
     gql_schema = schema._schema
+    if enforce_limits:
+        try:
+            limits_mod.check_aliases(doc, limits)   # before validation: a flood is refused unread
+        except GraphQLError as exc:
+            return _fail(exc, mask)
     problems = _validate(gql_schema, document, introspection)
     if problems:
         if not introspection and any(_is_introspection(p) for p in problems):

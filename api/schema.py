@@ -18,6 +18,7 @@ from typing import Annotated, Callable, NewType, Optional, Sequence, TypeVar
 
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.config import StrawberryConfig
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -691,6 +692,19 @@ class Query:
         description="Claude Code activity per person and day (sessions, lines, tool actions); not spend.")
 
 
+class DeadlineExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Introspection fields resolve in graphql-core, not through engine_at: each one
+    checks the request's deadline here, so a document of introspection stops at its
+    time limit like any other query (the whole request then answers LIMIT_EXCEEDED)."""
+
+    def execute_field(self, parent_type, source, field_details_list, path, position_context):
+        if parent_type.name[:2] == "__" or field_details_list[0].node.name.value[:2] == "__":
+            check = getattr(self.context_value, "check_deadline", None)
+            if check is not None:
+                check()
+        return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+
 class BurnpathSchema(strawberry.Schema):
     """Strawberry's schema, minus its own error logging: api.errors logs what is
     unexpected (with a reference the client sees) and nothing that is the caller's."""
@@ -701,6 +715,7 @@ class BurnpathSchema(strawberry.Schema):
 
 def build_schema(query=Query, mutation=Mutation) -> strawberry.Schema:
     return BurnpathSchema(query=query, mutation=mutation, config=StrawberryConfig(scalar_map=SCALARS),
+                          execution_context_class=DeadlineExecutionContext,
                           extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
 
 
