@@ -1,7 +1,8 @@
 """A LiteLLM snapshot whose every answer names the round it came from: round k has k
-keys, k dollars of spend on them and k unbudgeted-credential findings. A GraphQL
-response whose fields (graph, usage rows, cached findings) disagree on k mixes two
-store generations. Used by tests/test_generation_reads.py and bench/soak.py."""
+keys, k dollars of spend on them and k shadow-ai findings (no inventory tool claims
+the keys). A GraphQL response whose fields (graph, usage rows, cached findings)
+disagree on k mixes two store generations. Used by tests/test_generation_reads.py
+and bench/soak.py."""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ from pathlib import Path
 ECHO_QUERY = """{
   credentials: nodes(kind: "Credential", first: 0) { totalCount }
   spend(groupBy: "credential") { usd }
-  unbudgeted: findings(rule: "unbudgeted-credential", first: 0) { totalCount }
+  shadow: findings(rule: "shadow-ai", first: 0) { totalCount }
 }"""
 
 
@@ -34,7 +35,13 @@ def write_round(root: Path, k: int) -> Path:
     return root
 
 
-def rounds_of(data: dict) -> set[int]:
-    """The rounds the fields of one ECHO_QUERY response name (one when not mixed)."""
-    return {data["credentials"]["totalCount"], round(sum(r["usd"] for r in data["spend"])),
-            data["unbudgeted"]["totalCount"]}
+def echoes(data: dict) -> tuple[int, int, int]:
+    """What the fields of one ECHO_QUERY response count."""
+    return (data["credentials"]["totalCount"], round(sum(r["usd"] for r in data["spend"])),
+            data["shadow"]["totalCount"])
+
+
+def rounds_of(data: dict, base: tuple[int, int, int] = (0, 0, 0)) -> set[int]:
+    """The rounds the fields of one ECHO_QUERY response name (one when not mixed);
+    `base`: what other sources in the store add to each count."""
+    return {value - offset for value, offset in zip(echoes(data), base)}
