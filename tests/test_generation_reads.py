@@ -4,6 +4,7 @@ start to end while ingests commit beside it (issue 13, stale and mixed answers).
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timezone
 
 import httpx
@@ -157,6 +158,11 @@ def test_http_responses_read_one_generation_while_ingests_commit(db, tmp_path):
         try:
             for k in range(2, rounds + 1):
                 _load(db, snap, k)
+                # Let a reader get an answer at this generation before the next commit
+                # (the readers keep running: later commits still land mid-request).
+                limit = time.monotonic() + WAIT
+                while not any(k in r for r in seen) and time.monotonic() < limit:
+                    time.sleep(0.01)
         finally:
             done.set()
 
