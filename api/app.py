@@ -164,6 +164,7 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
     app = FastAPI(title="burnpath", description="Identity risk graph for AI tools",
                   docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.pool = pool
+    app.state.gates = gates
 
     app.add_middleware(AccessLog, logger=logger)
 
