@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse, Response
 from engine.service import Engine
 
 from . import graphiql as ide
+from . import web as web_views
 from .auth import TokenRecord, TokenStore, is_loopback
 from .errors import (BAD_INPUT, INTERNAL, LIMIT_EXCEEDED, UNAUTHENTICATED, error_body, format_errors,
                      log)
@@ -124,7 +125,7 @@ def _json(body: dict, status: int = 200, headers: dict | None = None) -> JSONRes
 
 def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection: bool = True,
                limits: Optional[Limits] = None, access_log: Optional[TextIO] = None,
-               warm_up: bool = False) -> FastAPI:
+               warm_up: bool = False, web: bool = True) -> FastAPI:
     limits = limits or Limits()
     tokens = TokenStore(engine.store)
     pool = ThreadPoolExecutor(max_workers=limits.workers, thread_name_prefix="graphql")
@@ -293,6 +294,8 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
 
     if graphiql:
         ide.add_asset_route(app)
+    if web:
+        web_views.add_routes(app, graphiql)
 
     @app.get("/healthz")
     def healthz() -> dict:

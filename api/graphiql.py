@@ -89,12 +89,16 @@ def add_asset_route(app: FastAPI) -> None:
 
     @app.get(STATIC_PREFIX + "{name}", include_in_schema=False)
     def graphiql_asset(name: str, request: Request) -> Response:
-        asset = assets().get(name)
-        if asset is None:
-            return Response("not found", status_code=404, media_type="text/plain")
-        headers = {"Cache-Control": ASSET_CACHE, "X-Content-Type-Options": "nosniff",
-                   "Vary": "Accept-Encoding"}
-        if "gzip" in request.headers.get("accept-encoding", ""):
-            headers["Content-Encoding"] = "gzip"
-            return Response(asset.gzipped, media_type=asset.content_type, headers=headers)
-        return Response(asset.body, media_type=asset.content_type, headers=headers)
+        return asset_response(assets().get(name), request)
+
+
+def asset_response(asset: "Asset | None", request: Request) -> Response:
+    """A vendored asset (gzipped when the client takes it), or 404 when there is none."""
+    if asset is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    headers = {"Cache-Control": ASSET_CACHE, "X-Content-Type-Options": "nosniff",
+               "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(asset.gzipped, media_type=asset.content_type, headers=headers)
+    return Response(asset.body, media_type=asset.content_type, headers=headers)
