@@ -241,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     sp.set_defaults(func=cmd_generate)
 
+    from .report_cli import add_parser as add_report
+    add_report(sub)
+
     sp = with_db(sub.add_parser("token", help="manage API tokens for serve"))
     tsub = sp.add_subparsers(dest="token_command", required=True)
     tc = tsub.add_parser("create")
