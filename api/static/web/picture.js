@@ -185,8 +185,8 @@
                  container);
     var defs = el("defs", {}, svg);
     [["arrow", "edge-arrow"], ["arrow-second", "edge-arrow second"]].forEach(function (m) {
-      var marker = el("marker", { id: m[0], viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "7",
-                                  markerHeight: "7", orient: "auto-start-reverse" }, defs);
+      var marker = el("marker", { id: m[0], viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "9",
+                                  markerHeight: "9", markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" }, defs);
       el("path", { d: "M 0 0 L 10 5 L 0 10 z", "class": m[1] }, marker);
     });
     lay.depths.forEach(function (d) {
@@ -250,7 +250,7 @@
       } else {
         kindText.textContent = item.kind + (n.access ? " \u00b7 " + n.access : "") +
           (n.exposure ? " \u00b7 $" + n.exposure.toFixed(2) + "/h" : "");
-        label.textContent = short(n.name || n.id, 30);
+        label.textContent = short(n.name || n.id, 25);
         lines = describe(n);
         g.setAttribute("aria-label", (n.source ? "" : "Re-centre on ") + n.kind + " " + (n.name || n.id));
       }
