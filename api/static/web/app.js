@@ -40,6 +40,11 @@
     return h("div", { "class": "table-wrap" }, [t]);
   }
 
+  /* Performance marks of the current view (read by bench/web_blast.py). */
+  function mark(name) {
+    if (window.performance && performance.mark) { performance.clearMarks(name); performance.mark(name); }
+  }
+
   // --- routing -------------------------------------------------------------------
   function parseHash() {
     var raw = location.hash.replace(/^#\/?/, "");
@@ -74,9 +79,15 @@
     say("");
     main.setAttribute("data-view", view);
     main.setAttribute("aria-busy", "true");
+    ["bp:data", "bp:drawn", "bp:painted", "bp:interactive"].forEach(function (m) {
+      if (window.performance && performance.clearMarks) { performance.clearMarks(m); }
+    });
     Promise.resolve(VIEWS[view](r)).catch(fail).then(function () {
       main.setAttribute("aria-busy", "false");
       main.setAttribute("data-ready", view);
+      // Interactive: the view is built and the main thread has gone idle.
+      var idle = window.requestIdleCallback || function (fn) { setTimeout(fn, 0); };
+      idle(function () { mark("bp:interactive"); });
     });
   }
 
@@ -164,6 +175,9 @@
     };
     B.picture.render(holder, model, opts);
     B.lastPicture = model;   // for tests and the console: the model drawn last
+    mark("bp:drawn");
+    // Painted: the frame after the one that laid the picture out (bench/web_blast.py).
+    requestAnimationFrame(function () { requestAnimationFrame(function () { mark("bp:painted"); }); });
     return model;
   }
 
@@ -211,6 +225,7 @@
       });
     }
     return B.gql(BLAST_Q, { id: r.arg, depth: depth }).then(function (d) {
+      mark("bp:data");
       var b = d.blastRadius;
       say("");
       info.appendChild(h("p", {}, [
