@@ -62,9 +62,14 @@ def _url(name: str) -> str:
     return f"graphql/static/{name}?v={assets()[name].version}"
 
 
+def asset_tags(url, styles: tuple[str, ...], scripts: tuple[str, ...]) -> tuple[str, str]:
+    """(the <link> lines, the <script> lines) of a page's assets, `url(name)` giving each URL."""
+    return ("\n".join(f'    <link rel="stylesheet" href="{escape(url(n))}">' for n in styles),
+            "\n".join(f'    <script src="{escape(url(n))}"></script>' for n in scripts))
+
+
 def page(token_required: bool) -> HTMLResponse:
-    styles = "\n".join(f'    <link rel="stylesheet" href="{escape(_url(n))}">' for n in STYLES)
-    scripts = "\n".join(f'    <script src="{escape(_url(n))}"></script>' for n in SCRIPTS)
+    styles, scripts = asset_tags(_url, STYLES, SCRIPTS)
     html = f"""<!doctype html>
 <html lang="en">
   <head>

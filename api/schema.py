@@ -444,16 +444,24 @@ class SpendRow:
     detail: JSON = strawberry.field(description="Breakdown behind the row (by source, model...).")
 
 
-@strawberry.type(description="One group's spend on one UTC day (a row several groups share is split evenly).")
-class SpendDayRow:
+@strawberry.type(description="One group's spend on one UTC day (a row several groups share is split evenly; "
+                             "`detail` names the day's unpriced models).")
+class SpendDayRow(SpendRow):
     day: date = strawberry.field(description="The UTC day.")
-    key: Optional[str] = strawberry.field(description="The group's id or name; null is spend no owner explains.")
-    usd: float = strawberry.field(description="Measured spend that day in US dollars (priced usage only).")
-    input_tokens: BigInt = strawberry.field(description="Input (prompt) tokens.")
-    output_tokens: BigInt = strawberry.field(description="Output (completion) tokens.")
-    requests: BigInt = strawberry.field(description="Requests (model calls).")
-    unpriced_requests: BigInt = strawberry.field(description="Requests on models with no known price (not counted as $0).")
-    unpriced_tokens: BigInt = strawberry.field(description="Tokens on models with no known price.")
+
+
+def spend_row_of(r, cls=SpendRow, **extra):
+    return cls(key=r.key, usd=r.usd, input_tokens=r.input_tokens, output_tokens=r.output_tokens,
+               requests=r.requests, unpriced_requests=r.unpriced_requests,
+               unpriced_tokens=r.unpriced_tokens, detail=redact(r.detail), **extra)
+
+
+def check_spend_args(group_by: str, from_: Optional[date], to: Optional[date]) -> None:
+    from engine.spend import GROUP_BYS
+    if group_by not in GROUP_BYS:
+        raise error(f"unknown groupBy {group_by!r} (one of {', '.join(GROUP_BYS)})", BAD_INPUT)
+    if from_ and to and from_ > to:
+        raise error("from is after to", BAD_INPUT)
 
 
 # --- findings --------------------------------------------------------------------
@@ -707,15 +715,9 @@ class Query:
               from_: Annotated[Optional[date], strawberry.argument(name="from", description="First day included (UTC).")] = None,
               to: Annotated[Optional[date], strawberry.argument(description="Last day included (UTC).")] = None,
               ) -> list[SpendRow]:
-        from engine.spend import GROUP_BYS, spend as run_spend
-        if group_by not in GROUP_BYS:
-            raise error(f"unknown groupBy {group_by!r} (one of {', '.join(GROUP_BYS)})", BAD_INPUT)
-        if from_ and to and from_ > to:
-            raise error("from is after to", BAD_INPUT)
-        rows = run_spend(engine_at(info), group_by, from_, to)
-        return [SpendRow(key=r.key, usd=r.usd, input_tokens=r.input_tokens, output_tokens=r.output_tokens,
-                         requests=r.requests, unpriced_requests=r.unpriced_requests,
-                         unpriced_tokens=r.unpriced_tokens, detail=redact(r.detail)) for r in rows]
+        from engine.spend import spend as run_spend
+        check_spend_args(group_by, from_, to)
+        return [spend_row_of(r) for r in run_spend(engine_at(info), group_by, from_, to)]
 
     @strawberry.field(description="`spend` per UTC day (for charts over time): the same pricing and attribution, "
                                   "one row per day and group that has usage.")
@@ -724,15 +726,9 @@ class Query:
                     from_: Annotated[Optional[date], strawberry.argument(name="from", description="First day included (UTC).")] = None,
                     to: Annotated[Optional[date], strawberry.argument(description="Last day included (UTC).")] = None,
                     ) -> list[SpendDayRow]:
-        from engine.spend import GROUP_BYS, spend_daily
-        if group_by not in GROUP_BYS:
-            raise error(f"unknown groupBy {group_by!r} (one of {', '.join(GROUP_BYS)})", BAD_INPUT)
-        if from_ and to and from_ > to:
-            raise error("from is after to", BAD_INPUT)
-        return [SpendDayRow(day=r.day, key=r.key, usd=r.usd, input_tokens=r.input_tokens,
-                            output_tokens=r.output_tokens, requests=r.requests,
-                            unpriced_requests=r.unpriced_requests, unpriced_tokens=r.unpriced_tokens)
-                for r in spend_daily(engine_at(info), group_by, from_, to)]
+        from engine.spend import spend_daily
+        check_spend_args(group_by, from_, to)
+        return [spend_row_of(r, SpendDayRow, day=r.day) for r in spend_daily(engine_at(info), group_by, from_, to)]
 
     @strawberry.field(description="A responder's trace of one compromised key: owners, holders, usage since, "
                                   "reach, and an ordered revocation plan.")

@@ -16,7 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
-from .graphiql import Asset, asset_response
+from .graphiql import Asset, asset_response, asset_tags
 
 ASSET_DIR = Path(__file__).resolve().parent / "static" / "web"
 STATIC_PREFIX = "/web/static/"
@@ -47,8 +47,7 @@ def page(graphiql: bool) -> HTMLResponse:
     nav = "\n".join(f'          <li><a href="#/{v}" data-view="{v}">{escape(label)}</a></li>' for v, label in VIEWS)
     if graphiql:
         nav += '\n          <li><a href="graphql">GraphiQL</a></li>'
-    styles = "\n".join(f'    <link rel="stylesheet" href="{escape(_url(n))}">' for n in STYLES)
-    scripts = "\n".join(f'    <script src="{escape(_url(n))}"></script>' for n in SCRIPTS)
+    styles, scripts = asset_tags(_url, STYLES, SCRIPTS)
     html = f"""<!doctype html>
 <html lang="en">
   <head>

@@ -251,12 +251,16 @@ class Attributor:
 
 
 def spend(engine, group_by: str, start: date | None = None, end: date | None = None) -> list[SpendRow]:
+    return _cached(engine, "spend", _spend, group_by, start, end)
+
+
+def _cached(engine, name: str, compute, group_by: str, start, end):
+    """compute(engine, group_by, start, end), once per data generation."""
     if group_by not in GROUP_BYS:
         raise ValueError(f"unknown groupBy {group_by!r} (one of {', '.join(GROUP_BYS)})")
-    compute = lambda: _spend(engine, group_by, start, end)  # noqa: E731
     if hasattr(engine, "cached"):
-        return engine.cached(f"spend:{group_by}:{start}:{end}", compute)
-    return compute()
+        return engine.cached(f"{name}:{group_by}:{start}:{end}", lambda: compute(engine, group_by, start, end))
+    return compute(engine, group_by, start, end)
 
 
 def priced_total(book, t) -> tuple[float, bool]:
@@ -314,16 +318,9 @@ def _spend(engine, group_by: str, start, end) -> list[SpendRow]:
 
 
 @dataclass
-class SpendDay:
-    """One group's spend on one UTC day (spend_daily)."""
-    day: date
-    key: str | None
-    usd: float
-    input_tokens: int = 0
-    output_tokens: int = 0
-    requests: int = 0
-    unpriced_requests: int = 0
-    unpriced_tokens: int = 0
+class SpendDay(SpendRow):
+    """One group's spend on one UTC day (spend_daily); `detail` names unpriced models."""
+    day: date | None = None
 
 
 def spend_daily(engine, group_by: str, start: date | None = None, end: date | None = None) -> list[SpendDay]:
@@ -332,12 +329,7 @@ def spend_daily(engine, group_by: str, start: date | None = None, end: date | No
     evenly), summed per (day, key). Ordered by day, then key (null last). For charts:
     a day's shares are floats, so the days of a key sum to its `spend` row up to
     rounding, not to the micro-dollar."""
-    if group_by not in GROUP_BYS:
-        raise ValueError(f"unknown groupBy {group_by!r} (one of {', '.join(GROUP_BYS)})")
-    compute = lambda: _spend_daily(engine, group_by, start, end)  # noqa: E731
-    if hasattr(engine, "cached"):
-        return engine.cached(f"spend_daily:{group_by}:{start}:{end}", compute)
-    return compute()
+    return _cached(engine, "spend_daily", _spend_daily, group_by, start, end)
 
 
 def _spend_daily(engine, group_by: str, start, end) -> list[SpendDay]:
@@ -362,9 +354,11 @@ def _spend_daily(engine, group_by: str, start, end) -> list[SpendDay]:
             if not p.priced:
                 acc.unpriced_requests += r.requests // n
                 acc.unpriced_tokens += (r.input_tokens + r.output_tokens) // n
+                acc.unpriced_models.add(r.model)
     out = [SpendDay(day=d, key=k, usd=round(a.usd, 6), input_tokens=a.input_tokens,
                     output_tokens=a.output_tokens, requests=a.requests,
-                    unpriced_requests=a.unpriced_requests, unpriced_tokens=a.unpriced_tokens)
+                    unpriced_requests=a.unpriced_requests, unpriced_tokens=a.unpriced_tokens,
+                    detail={"unpriced_models": sorted(a.unpriced_models)})
            for (d, k), a in days.items()]
     out.sort(key=lambda x: (x.day, x.key is None, x.key or ""))
     return out

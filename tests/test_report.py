@@ -3,25 +3,21 @@ real chromium from file:// with every network request blocked."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from api.cli import main
 from tests.conftest import ROOT
-from tests.test_graphiql_browser import browser, chromium  # noqa: F401 - fixtures
+from tests.test_graphiql_browser import browser, chromium, demo_copy  # noqa: F401 - fixtures
 
 CHAIN = ["tool:drift-chat", "saas:salesforce", "data:crm-records", "aws:access_key:ci-bot:1",
          "aws:iam_user:ci-bot", "data:warehouse"]
 
 
 @pytest.fixture
-def db(demo_db, tmp_path) -> Path:
-    path = tmp_path / "demo.db"
-    with sqlite3.connect(demo_db) as src, sqlite3.connect(path) as dst:
-        src.backup(dst)
-    return path
+def db(demo_copy) -> Path:  # noqa: F811 - a private copy of the session's demo db
+    return demo_copy
 
 
 def report(db: Path, out: Path, *extra: str) -> int:

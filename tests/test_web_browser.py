@@ -210,37 +210,24 @@ def test_findings_filters_narrow_the_table(served):
     total = gql_data(srv.graphql("{ findings { totalCount } }"))["findings"]["totalCount"]
     assert s.page.text_content("#findings-count") == f"{total} findings"
 
-    s.page.select_option("#f-severity", "critical")
-    s.page.wait_for_function("() => location.hash.includes('severity=critical')")
-    wait_ready(s)
-    sevs = s.page.eval_on_selector_all("#findings-table tbody tr", "els => els.map(e => e.dataset.severity)")
+    def choose(select: str, value: str, in_hash: str) -> list[dict]:
+        """Pick a filter value; the rows once the view has reloaded for it."""
+        s.page.select_option(select, value)
+        s.page.wait_for_function(f"() => location.hash.includes({in_hash!r}) === {'true' if value else 'false'}")
+        wait_ready(s)
+        return s.page.eval_on_selector_all("#findings-table tbody tr", "els => els.map(e => ({...e.dataset}))")
+
+    rows = choose("#f-severity", "critical", "severity=critical")
     want = gql_data(srv.graphql('{ findings(severity: "critical") { totalCount nodes { id } } }'))["findings"]
-    assert sevs and set(sevs) == {"critical"} and len(sevs) == want["totalCount"] < total
-
-    s.page.select_option("#f-severity", "")
-    s.page.wait_for_function("() => !location.hash.includes('severity=')")
-    wait_ready(s)
-    s.page.select_option("#f-rule", "leaked-credential")
-    s.page.wait_for_function("() => location.hash.includes('rule=leaked-credential')")
-    wait_ready(s)
-    rows = s.page.eval_on_selector_all("#findings-table tbody tr", "els => els.map(e => e.dataset.rule)")
-    assert rows == ["leaked-credential", "leaked-credential"]
-
-    s.page.select_option("#f-rule", "")
-    s.page.wait_for_function("() => !location.hash.includes('rule=')")
-    wait_ready(s)
-    s.page.select_option("#f-framework", "OWASP-NHI9")
-    s.page.wait_for_function("() => location.hash.includes('framework=OWASP-NHI9')")
-    wait_ready(s)
-    rows = s.page.eval_on_selector_all("#findings-table tbody tr", "els => els.map(e => e.dataset.rule)")
-    assert rows == ["over-shared-credential"]
-
-    s.page.select_option("#f-framework", "")
-    s.page.wait_for_function("() => !location.hash.includes('framework=')")
-    wait_ready(s)
-    s.page.select_option("#f-team", "team:support")
-    s.page.wait_for_function("() => location.hash.includes('team=team')")
-    wait_ready(s)
+    assert rows and {r["severity"] for r in rows} == {"critical"} and len(rows) == want["totalCount"] < total
+    choose("#f-severity", "", "severity=")
+    rows = choose("#f-rule", "leaked-credential", "rule=leaked-credential")
+    assert [r["rule"] for r in rows] == ["leaked-credential", "leaked-credential"]
+    choose("#f-rule", "", "rule=")
+    rows = choose("#f-framework", "OWASP-NHI9", "framework=OWASP-NHI9")
+    assert [r["rule"] for r in rows] == ["over-shared-credential"]
+    choose("#f-framework", "", "framework=")
+    choose("#f-team", "team:support", "team=team")
     subjects = s.page.eval_on_selector_all("#findings-table tbody tr td:nth-child(4) a",
                                            "els => els.map(e => decodeURIComponent(e.hash.split('/')[2]))")
     want = gql_data(srv.graphql('{ findings(team: "team:support") { nodes { subject { id } teams } } }'))
