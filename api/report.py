@@ -25,7 +25,9 @@ SEVERITIES = ("critical", "high", "medium", "low")
 PICTURES = 3                 # largest blast radii drawn
 PICTURE_CANDIDATES = 40      # sources whose reach is measured to find them
 TOP_RISKS = 20
-EVIDENCE_CHARS = 4000        # evidence JSON shown per finding (the rest is elided, and says so)
+# Evidence JSON shown per finding (the rest elided, saying so): in full-ish for the
+# serious ones; a glimpse for medium and low, which a large org has tens of thousands of.
+EVIDENCE_CHARS = {"critical": 4000, "high": 4000, "medium": 600, "low": 600}
 DEPARTURE_RULES = ("departed-owner-still-spending", "departed-person-active-account", "access-after-departure")
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -96,10 +98,11 @@ def _sev(s: str) -> str:
     return f'<span class="sev sev-{escape(s)}">{escape(s)}</span>'
 
 
-def _evidence(ev: Any) -> str:
+def _evidence(ev: Any, severity: str) -> str:
     text = json.dumps(ev, indent=1, sort_keys=True, default=str)
-    if len(text) > EVIDENCE_CHARS:
-        text = text[:EVIDENCE_CHARS] + f"\n... ({len(text) - EVIDENCE_CHARS} more characters in burnpath)"
+    cap = EVIDENCE_CHARS[severity]
+    if len(text) > cap:
+        text = text[:cap] + f"\n... ({len(text) - cap} more characters: `burnpath findings --format json`)"
     summary = ev.get("summary") if isinstance(ev, dict) else None
     return ((f"<div>{escape(str(summary))}</div>" if summary else "")
             + f"<details><summary>evidence</summary><pre>{escape(text)}</pre></details>")
@@ -242,7 +245,7 @@ def render(data: dict, team: str | None, as_of: datetime | None, db_label: str) 
             parts.append(f"<h4>Owner: {escape(owner)}</h4>")
             parts.append(_table(["severity", "rule", "subject", "title", "frameworks", "evidence"], [
                 [_sev(f["severity"]), escape(f["rule"]), f"<code>{escape(f['subject']['id'])}</code>",
-                 escape(f["title"]), escape(", ".join(f["frameworks"])), _evidence(f["evidence"])] for f in fs]))
+                 escape(f["title"]), escape(", ".join(f["frameworks"])), _evidence(f["evidence"], f["severity"])] for f in fs]))
     parts.append("</section>")
 
     def spend_rows(rows):
@@ -266,7 +269,7 @@ def render(data: dict, team: str | None, as_of: datetime | None, db_label: str) 
                  + (_table(["person", "name", "what they own with findings"], rows) if rows else "<p>None.</p>")
                  + ("<h3>Departure findings</h3>" + _table(["severity", "rule", "subject", "title", "evidence"], [
                      [_sev(f["severity"]), escape(f["rule"]), f"<code>{escape(f['subject']['id'])}</code>",
-                      escape(f["title"]), _evidence(f["evidence"])] for f in departure]) if departure else "")
+                      escape(f["title"]), _evidence(f["evidence"], f["severity"])] for f in departure]) if departure else "")
                  + "</section>")
 
     parts.append('<section id="shared"><h2>Over-shared and orphaned identities</h2>')
@@ -276,7 +279,7 @@ def render(data: dict, team: str | None, as_of: datetime | None, db_label: str) 
         parts.append(_table(["severity", "subject", "owners", "title", "evidence"], [
             [_sev(f["severity"]), f"<code>{escape(f['subject']['id'])}</code>",
              escape(", ".join(o["id"] for o in f["subject"]["owners"]) or "(none)"), escape(f["title"]),
-             _evidence(f["evidence"])] for f in fs]) if fs else "<p>None.</p>")
+             _evidence(f["evidence"], f["severity"])] for f in fs]) if fs else "<p>None.</p>")
     parts.append("</section>")
 
     parts.append('<section id="pictures"><h2>Largest blast radii</h2><p class="muted">Layered from each source '
