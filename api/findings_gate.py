@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.rules.models import SEVERITIES, SEVERITY_RANK
+from engine.rules.models import SEVERITIES, SEVERITY_RANK, at_or_above
 
 from .cli_options import CliError
 
@@ -26,10 +26,6 @@ def severity_arg(text: str) -> str:
     if value not in SEVERITY_RANK:
         raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(SEVERITIES)}")
     return value
-
-
-def at_or_above(severity: str, threshold: str) -> bool:
-    return SEVERITY_RANK.get(severity, len(SEVERITIES)) <= SEVERITY_RANK[threshold]
 
 
 def load_baseline(path: str | None) -> set[str]:
