@@ -66,12 +66,19 @@ def destinations_of(args):
     return dests, secret
 
 
-def send_alerts(engine, args, dests, secret, out=None) -> int:
-    """The alert step (also watch's): prints what went, lists what did not; the exit status."""
+NO_DRIFT_GIVEN = object()
+
+
+def send_alerts(engine, args, dests, secret, out=None, drift=NO_DRIFT_GIVEN) -> int:
+    """The alert step (also watch's, which passes the drift it worked out): prints what
+    went, lists what did not; the exit status."""
     out = out or sys.stdout
     from engine.alerts.drift import latest_drift
     from engine.alerts.send import run_alerts
-    drift = None if args.no_drift else latest_drift(engine)
+    if drift is NO_DRIFT_GIVEN:
+        drift = latest_drift(engine)
+    if args.no_drift:
+        drift = None
     report = run_alerts(engine, dests, args.severity, secret, drift, attempts=args.attempts,
                         backoff=args.backoff, timeout=args.timeout)
     findings = sum(len(p.findings) for p in report.queued)

@@ -1,4 +1,5 @@
-"""A real local HTTP server that receives webhook POSTs (for the alert and watch tests)."""
+"""A real local HTTP server that receives webhook POSTs (for the alert and watch tests);
+it answers GETs the same way, standing in for a failing vendor API."""
 from __future__ import annotations
 
 import threading
@@ -23,6 +24,8 @@ class Receiver:
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            do_GET = do_POST         # (a stand-in vendor API for watch's collect step)
 
             def log_message(self, *args):
                 pass
