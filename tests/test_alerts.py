@@ -176,3 +176,29 @@ def test_state_is_kept_in_the_store_on_neo4j(neo4j_url, capsys):
         assert len(rx.requests) == 2
         assert rx.requests[0][0]["X-Burnpath-Delivery"] == rx.requests[1][0]["X-Burnpath-Delivery"]
         assert recipe()(SECRET, *rx.requests[1])
+
+
+def test_drift_of_the_last_sync_is_sent_once(tmp_path):
+    """With the history build (Engine.drift) the alert carries the last sync's drift, once;
+    without it (engine/alerts/drift.py's seam not wired) alerts carry none."""
+    from engine.alerts.drift import available
+    from engine.service import Engine
+    from tests.conftest import write
+    inv = tmp_path / "s" / "inventory" / "org.yaml"
+    db = str(tmp_path / "d.db")
+    write(inv, "ai_tools: [{id: bot, owner: a@x.io, credentials: [openai:api_key:k1]}]\n")
+    assert main(["ingest", str(tmp_path / "s"), "--db", db]) == 0
+    write(inv, "ai_tools: [{id: bot, owner: a@x.io, credentials: [openai:api_key:k1]}, {id: bot2}]\n")
+    assert main(["ingest", str(tmp_path / "s"), "--db", db]) == 0
+    eng = Engine.open(db)
+    wired = available(eng)
+    eng.close()
+    with Receiver() as rx:
+        assert alert(db, "--webhook", rx.url, "--severity", "critical") == 0
+        assert alert(db, "--webhook", rx.url, "--severity", "critical") == 0
+        drifts = [json.loads(b)["drift"] for _, b in rx.requests]
+    if wired:
+        assert len(drifts) == 1 and "nodes: " in drifts[0]["summary"] and "added" in drifts[0]["summary"]
+        assert "tool:bot2" in json.dumps(drifts[0]["nodes"])
+    else:
+        assert drifts == []           # (this org has no critical finding and no anomaly)
