@@ -116,7 +116,7 @@ def run_cycle(number: int, args, dests, secret) -> Cycle:
     from engine.alerts.drift import available, latest_drift
     from engine.service import Engine
     from .alert_cli import send_alerts
-    from .ingest_cli import print_results
+    from .ingest_cli import print_results, remove_new_store
     cycle = Cycle(number)
     snapshot = Path(args.snapshot)
     snapshot.mkdir(parents=True, exist_ok=True)
@@ -128,13 +128,14 @@ def run_cycle(number: int, args, dests, secret) -> Cycle:
     if not has_sources and is_embedded(url) and not os.path.exists(url):
         cycle.record("ingest", True, f"nothing in {snapshot} yet")   # and no store to alert from
         return cycle
+    new_store = is_embedded(url) and not os.path.exists(url)
     try:
         engine = Engine.open(url, rule_dirs=args.rules or [])
     except Exception as exc:  # noqa: BLE001
         cycle.record("open store", False, f"{type(exc).__name__}: {exc}")
         return cycle
+    ingested = False
     try:
-        ingested = False
         if has_sources:
             try:
                 print_results(engine.ingest([snapshot]))
@@ -160,6 +161,8 @@ def run_cycle(number: int, args, dests, secret) -> Cycle:
                 cycle.record("alert", False, f"{type(exc).__name__}: {exc}")
     finally:
         engine.close()
+        if new_store and not ingested:
+            remove_new_store(url)         # a first sync that failed leaves no empty store
     return cycle
 
 

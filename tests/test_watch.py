@@ -69,6 +69,16 @@ def test_a_bad_file_fails_the_ingest_step_only(tmp_path, snapshot, capsys):
         assert len(hook.requests) == 1          # alerts were sent once, by the first cycle
 
 
+def test_a_failed_first_sync_leaves_no_store(tmp_path, snapshot, capsys):
+    write(snapshot / "inventory" / "broken.yaml", "ai_tools: [{id: x, approved: maybe-ish}]\n")
+    for src in ("okta", "openai", "litellm", "gitleaks", "trufflehog"):
+        shutil.rmtree(snapshot / src)
+    with Receiver() as hook:
+        assert watch(tmp_path, snapshot, hook.url, "--once") == 1
+    assert "ingest failed" in capsys.readouterr().err
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("w.db") and not p.name.endswith(".lock")]
+
+
 def test_two_watches_never_overlap(tmp_path, snapshot, capsys):
     lock = tmp_path / "w.db.watch.lock"
     fd = os.open(lock, os.O_RDWR | os.O_CREAT)
