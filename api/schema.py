@@ -140,9 +140,10 @@ class Node:
         description="Node id, e.g. `openai:api_key:key_abc` or `person:ana@example.com`.")
     kind: NodeKindEnum = strawberry.field(description="The node kind (Person, Credential, ...).")
     name: Optional[str] = strawberry.field(description="Display name, when a source states one.")
-    active: bool = strawberry.field(
+    active: Optional[bool] = strawberry.field(
         description="False when the vendor says inactive, it expired, its project is archived, "
-                    "it was removed, or (people) no identity provider account is active.")
+                    "it was removed, or (people) no identity provider account is active; null when "
+                    "the source lists it without its status (properties.status `unknown`).")
 
     @strawberry.field(description="Every property the sources state (no secret values: only ids, "
                                   "redacted values, hints and hashes).")
@@ -202,7 +203,7 @@ class Reach:
     id: strawberry.ID = strawberry.field(description="The reached node's id (same as `node.id`).")
     kind: NodeKindEnum = strawberry.field(description="The reached node's kind (same as `node.kind`).")
     name: Optional[str] = strawberry.field(description="The reached node's name (same as `node.name`).")
-    active: bool = strawberry.field(description="Whether the reached node is active (same as `node.active`).")
+    active: Optional[bool] = strawberry.field(description="Whether the reached node is active (same as `node.active`).")
     depth: int = strawberry.field(description="Hops on the shortest path.")
     access: AccessLevel = strawberry.field(description="Strongest access any shortest path delivers.")
 

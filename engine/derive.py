@@ -145,7 +145,11 @@ def person_status(accounts: list[tuple[str, bool, dict[str, Any]]]) -> tuple[str
     Returns (status, deactivated_at) following the contract: active when any
     identity-provider account is active; inactive when all of them are inactive;
     unverified when no identity provider knows the person."""
-    idp = [(a, act, p) for a, act, p in accounts if source_of(a) in IDENTITY_PROVIDERS]
+    # An account whose status the source did not give (`status_known: false`) or that
+    # has not activated yet (`activated: false`, Okta STAGED/PROVISIONED) says nothing
+    # about whether the person is here: it neither verifies nor departs them.
+    idp = [(a, act, p) for a, act, p in accounts if source_of(a) in IDENTITY_PROVIDERS
+           and p.get("status_known") is not False and p.get("activated") is not False]
     if not idp:
         return "unverified", None
     if any(act for _, act, _ in idp):

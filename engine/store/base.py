@@ -21,7 +21,9 @@ class NodeView:
     id: str
     kind: str
     name: str | None
-    active: bool
+    # None only when the source lists the node without its status (properties
+    # `status_known: false`, e.g. a Graph user listing without `accountEnabled`).
+    active: bool | None
     properties: dict[str, Any]
     sources: list[str] = field(default_factory=list)
     removed_at: str | None = None
