@@ -14,7 +14,7 @@ import threading
 import time
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated, Callable, NewType, Optional, Sequence, TypeVar
+from typing import Annotated, Callable, Optional, Sequence, TypeVar
 
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
@@ -90,10 +90,7 @@ def _ts(value) -> Optional[datetime]:
     return parse_ts(value)
 
 
-BigInt = NewType("BigInt", int)
-SCALARS = {BigInt: strawberry.scalar(
-    name="BigInt", serialize=int, parse_value=int,
-    description="An integer that may exceed 32 bits (token and request counts), sent as a JSON number.")}
+from .scalars import BigInt, SCALARS  # noqa: E402 (shared with api.spend_fields)
 
 
 # --- enums -----------------------------------------------------------------------
@@ -413,7 +410,7 @@ def _paginate_nodes(engine: Engine, kind: Optional[str], first: Optional[int],
 # --- spend -----------------------------------------------------------------------
 
 @strawberry.type(description="Spend for one group: measured usage priced (vendor figure where given).")
-class SpendRow:
+class SpendRow(spend_fields.SpendRowExtras):
     key: Optional[str] = strawberry.field(description="The group's id or name; null is spend no owner explains.")
     usd: float = strawberry.field(description="Measured spend in US dollars.")
     input_tokens: BigInt = strawberry.field(description="Input (prompt) tokens.")
@@ -663,7 +660,8 @@ class Query:
         rows = run_spend(engine_at(info), group_by, from_, to)
         return [SpendRow(key=r.key, usd=r.usd, input_tokens=r.input_tokens, output_tokens=r.output_tokens,
                          requests=r.requests, unpriced_requests=r.unpriced_requests,
-                         unpriced_tokens=r.unpriced_tokens, detail=redact(r.detail)) for r in rows]
+                         unpriced_tokens=r.unpriced_tokens, detail=redact(r.detail),
+                         **spend_fields.extras_of(r)) for r in rows]
 
     @strawberry.field(description="A responder's trace of one compromised key: owners, holders, usage since, "
                                   "reach, and an ordered revocation plan.")
