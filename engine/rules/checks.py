@@ -23,6 +23,7 @@ from .kinds import (AITool as _KIND_AITool, Account as _KIND_Account, Credential
                     OAuthGrant as _KIND_OAuthGrant, Person as _KIND_Person,
                     ServiceAccount as _KIND_ServiceAccount)
 from .loader import load_data
+from .usage import unpriced_said
 
 
 @dataclass
@@ -97,10 +98,11 @@ def iso(value: datetime | None) -> str | None:
 
 def _usage_row(facts: Facts, r) -> dict[str, Any]:
     usd = facts.row_usd(r)
-    return {"source": r.source, "day": r.day.isoformat(), "model": r.model,
-            "credential_id": r.credential_id, "project_id": r.project_id, "account_id": r.account_id,
-            "input_tokens": r.input_tokens, "output_tokens": r.output_tokens, "requests": r.requests,
-            "usd": None if usd is None else round(usd, 4)}
+    return unpriced_said({"source": r.source, "day": r.day.isoformat(), "model": r.model,
+                          "credential_id": r.credential_id, "project_id": r.project_id,
+                          "account_id": r.account_id, "input_tokens": r.input_tokens,
+                          "output_tokens": r.output_tokens, "requests": r.requests,
+                          "usd": None if usd is None else round(usd, 4)})
 
 
 def _owners_evidence(facts: Facts, node_id: str) -> list[dict[str, Any]]:

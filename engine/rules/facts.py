@@ -520,10 +520,12 @@ class Facts:
             return None
         c = u.cols
         days = sorted({c.day[i] for i in rows})
-        return {"usd": round(self._subject_usd(None).get(node_id, 0.0), 2), "days": len(days),
-                "first_day": days[0], "last_day": days[-1],
-                "models": sorted({c.model[i] for i in rows}),
-                "requests": sum(c.requests[i] for i in rows), "sources": sorted({c.source[i] for i in rows})}
+        return _say_unpriced({"usd": round(self._subject_usd(None).get(node_id, 0.0), 2), "days": len(days),
+                              "first_day": days[0], "last_day": days[-1],
+                              "models": sorted({c.model[i] for i in rows}),
+                              "requests": sum(c.requests[i] for i in rows),
+                              "sources": sorted({c.source[i] for i in rows})},
+                             {c.model[i] for i in rows if not u.priced_list[i]})
 
     def usage_summaries(self):
         """usage_summary as a function: the same sets and sums, each column of a
@@ -533,6 +535,7 @@ class Facts:
         rows_of = u.by_subject.rows
         usd = self._subject_usd(None)
         day, model, source, requests = c.day, c.model, c.source, c.requests
+        priced = u.priced_list
 
         def summary(node_id: str) -> dict[str, Any] | None:
             rows = rows_of(node_id)
@@ -540,13 +543,16 @@ class Facts:
                 return None
             if len(rows) == 1:
                 i = rows[0]
-                return {"usd": round(usd.get(node_id, 0.0), 2), "days": 1, "first_day": day[i], "last_day": day[i],
-                        "models": [model[i]], "requests": sum((requests[i],)), "sources": [source[i]]}
+                return _say_unpriced({"usd": round(usd.get(node_id, 0.0), 2), "days": 1, "first_day": day[i],
+                                      "last_day": day[i], "models": [model[i]], "requests": sum((requests[i],)),
+                                      "sources": [source[i]]}, () if priced[i] else (model[i],))
             pick = itemgetter(*rows)
             days = sorted(set(pick(day)))
-            return {"usd": round(usd.get(node_id, 0.0), 2), "days": len(days), "first_day": days[0],
-                    "last_day": days[-1], "models": sorted(set(pick(model))), "requests": sum(pick(requests)),
-                    "sources": sorted(set(pick(source)))}
+            return _say_unpriced({"usd": round(usd.get(node_id, 0.0), 2), "days": len(days), "first_day": days[0],
+                                  "last_day": days[-1], "models": sorted(set(pick(model))),
+                                  "requests": sum(pick(requests)), "sources": sorted(set(pick(source)))},
+                                 () if all(pick(priced)) else
+                                 {m for m, p in zip(pick(model), pick(priced)) if not p})
         return summary
 
     def usage_projects_all(self):
@@ -1055,3 +1061,12 @@ def _budgets_of(v: NodeView) -> list[Budget]:
         if val is not None:
             out.append(Budget(v.id, key, val, "month"))
     return out
+
+
+def _say_unpriced(summary: dict[str, Any], unpriced) -> dict[str, Any]:
+    """A usage summary with models that have no price says so (`price: unpriced` and
+    which models): their USD is not in `usd`, never a silent $0."""
+    if unpriced:
+        summary["price"] = "unpriced"
+        summary["unpriced_models"] = sorted(unpriced)
+    return summary
