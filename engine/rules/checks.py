@@ -105,6 +105,14 @@ def _usage_row(facts: Facts, r) -> dict[str, Any]:
                           "usd": None if usd is None else round(usd, 4)})
 
 
+def usage_usd_text(summary: dict[str, Any]) -> str:
+    """`$12.30`, or `$12.30 + unpriced (model-x)` when some models have no price."""
+    text = f"${summary['usd']:,.2f}"
+    if summary.get("unpriced_models"):
+        text += f" + unpriced ({', '.join(summary['unpriced_models'])})"
+    return text
+
+
 def _owners_evidence(facts: Facts, node_id: str) -> list[dict[str, Any]]:
     return [{"person": o.person, "status": o.status, "deactivated_at": o.deactivated_at,
              "via": o.via} for o in facts.owner_people(node_id)]
@@ -121,8 +129,9 @@ def _owner_edges(facts: Facts, node_id: str) -> list[dict[str, Any]]:
 @check("no_active_owner", (CRED, NodeKind.ServiceAccount.value, NodeKind.AITool.value))
 def no_active_owner(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
     """Active subject none of whose resolved owners is an active person (unverified is
-    not active; no owner at all is orphaned too)."""
-    if not view.active:
+    not active; no owner at all is orphaned too). A key only usage names (no listing,
+    so no owner data) is a placeholder for ownership: not orphaned."""
+    if not view.active or view.properties.get("stub"):
         return []
     people = facts.owner_people(view.id)
     if any(o.status == "active" for o in people):
@@ -438,7 +447,7 @@ def unclaimed_ai(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
     summary = facts.usage_summary(view.id)
     return [Hit({"usage": summary, "projects": projects, "usage_rows": facts.recent_usage(view.id, 20),
                  "now": iso(_now(facts))},
-                message=f"{view.id}: ${summary['usd']:,.2f} of AI usage on {summary['days']} days "
+                message=f"{view.id}: {usage_usd_text(summary)} of AI usage on {summary['days']} days "
                         f"({', '.join(summary['models'])}) that no approved tool claims")]
 
 

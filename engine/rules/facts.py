@@ -236,7 +236,8 @@ class Facts:
     def _subjects_of(self, kinds: tuple[str, ...]) -> list[NodeView]:
         out: list[NodeView] = []
         for kind in kinds:
-            out.extend(self.graph.views[self.graph.index[i]] for i in self.graph.by_kind.get(kind, []))
+            out.extend(v for v in (self.graph.views[self.graph.index[i]] for i in self.graph.by_kind.get(kind, []))
+                       if not is_placeholder(v))
             if kind == _KIND_Credential:
                 out.extend(self.usage_only.values())
         out.sort(key=lambda v: v.id)
@@ -252,7 +253,8 @@ class Facts:
         for nid in ids:
             i = g.index.get(nid)
             if i is not None:
-                picked.extend([nid] * times.get(self.adj.kind_at(i), 0))
+                if not is_placeholder(g.views[i]):
+                    picked.extend([nid] * times.get(self.adj.kind_at(i), 0))
             elif cred_times and nid in self.usage_only:
                 picked.extend([nid] * cred_times)
         picked.sort()
@@ -1070,3 +1072,11 @@ def _say_unpriced(summary: dict[str, Any], unpriced) -> dict[str, Any]:
         summary["price"] = "unpriced"
         summary["unpriced_models"] = sorted(unpriced)
     return summary
+
+
+def is_placeholder(view: NodeView) -> bool:
+    """An id a sample only references (a grant's client, a group member, an alias no
+    source lists): the graph keeps a stub for it, and no rule makes findings about it.
+    (Keys that usage rows name but no listing does are `usage_only` subjects, not this.)"""
+    props = view.properties
+    return bool(props.get("stub")) and not props.get("usage_only")
