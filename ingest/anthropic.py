@@ -254,14 +254,7 @@ def _messages(path: Path, usage: UsageSum, rec: Records) -> list[str | None]:
             if type(uncached) is not int or type(read) is not int:
                 uncached = as_int(uncached, path, f"{where} result {m + 1} uncached_input_tokens")
                 read = as_int(read, path, f"{where} result {m + 1} cache_read_input_tokens")
-            extra: dict[str, int] = {}
-            if written:
-                extra["cache_creation_input_tokens"] = written
-            tools = r.get("server_tool_use")
-            if isinstance(tools, dict):
-                for k, v in tools.items():
-                    if v:
-                        extra[k] = as_int(v, path, f"{where} result {m + 1} server_tool_use.{k}")
+            extra = _extra_counts(written, r.get("server_tool_use"), path, f"{where} result {m + 1}")
             output = r.get("output_tokens")
             if type(output) is not int:
                 output = as_int(output, path, f"{where} result {m + 1} output_tokens")
@@ -275,6 +268,18 @@ def _messages(path: Path, usage: UsageSum, rec: Records) -> list[str | None]:
         rec.warnings.append(f"{SOURCE}: {path.name}: unknown usage field(s) "
                             f"{', '.join(sorted(unknown))} (rows kept)")
     return used
+
+
+def _extra_counts(written: int, tools: Any, path: Path, where: str) -> dict[str, int]:
+    """A usage row's counts beyond tokens: cache writes and server tool uses."""
+    extra: dict[str, int] = {}
+    if written:
+        extra["cache_creation_input_tokens"] = written
+    if isinstance(tools, dict):
+        for k, v in tools.items():
+            if v:
+                extra[k] = as_int(v, path, f"{where} server_tool_use.{k}")
+    return extra
 
 
 def _usage_identity(r: dict[str, Any]) -> str | None:
@@ -329,14 +334,7 @@ def _analytics_usage(path: Path, usage: UsageSum, rec: Records, g: Graph) -> lis
         read = as_int(m.get("cache_read_input_tokens"), path, f"{where} usage.cache_read_input_tokens")
         output = as_int(m.get("output_tokens"), path, f"{where} usage.output_tokens")
         requests = as_int(m.get("requests"), path, f"{where} usage.requests")
-        extra: dict[str, int] = {}
-        if written:
-            extra["cache_creation_input_tokens"] = written
-        tools = m.get("server_tool_use")
-        if isinstance(tools, dict):
-            for k, v in tools.items():
-                if v:
-                    extra[k] = as_int(v, path, f"{where} usage.server_tool_use.{k}")
+        extra = _extra_counts(written, m.get("server_tool_use"), path, f"{where} usage")
         kid = group.get("api_key_id")
         if not kid and isinstance(group.get("actor"), dict) and group["actor"].get("type") == "api_actor":
             kid = group["actor"].get("api_key_id")

@@ -161,6 +161,26 @@ def _owner(rec: Records, node: str, tags: dict[str, Any]) -> None:
             edge(rec, pid, node, EdgeKind.OWNS, via="aws tag owner")
 
 
+def _named(lists: dict, key: str, name_key: str, path: Path):
+    """(name, item) of one detail list; an item without its name is a bad file."""
+    for n, item in enumerate(lists[key]):
+        name = item.get(name_key) if isinstance(item, dict) else None
+        if not name:
+            raise IngestError(path, f"{key} item {n + 1}: no {name_key}")
+        yield str(name), item
+
+
+def _principal(rec: Records, node: str, name: str, item: dict, policies: list[dict], access: str | None,
+               **more: Any) -> None:
+    """An IAM user or role (ServiceAccount) with its policies, tags and owner tag."""
+    tags = _tags(item)
+    rec.nodes.append(trusted_node(node, NodeKind.ServiceAccount, name, None, clean({
+        "arn": item.get("Arn"), "created_at": ts(item.get("CreateDate")), "policies": policies or None,
+        "access": access, "admin": access == "admin" or None, "tags": tags or None,
+        **more, **_extras(item)})))
+    _owner(rec, node, tags)
+
+
 def _principal_of(arn: str) -> str | None:
     """`arn:aws:iam::<acct>:user/<path/>name` -> aws:iam_user:name (roles alike)."""
     if not arn.startswith("arn:aws") or ":iam::" not in arn:
@@ -178,19 +198,13 @@ def ingest_details(path: Path, rec: Records) -> None:
     lists = {k: [x for page in pages for x in page.get(k) or []] for k in LISTS}
     policies = _Policies(path, lists["Policies"])
     groups: dict[str, tuple[list[dict], str | None]] = {}
-    for n, g in enumerate(lists["GroupDetailList"]):
-        name = g.get("GroupName") if isinstance(g, dict) else None
-        if not name:
-            raise IngestError(path, f"GroupDetailList item {n + 1}: no GroupName")
+    for name, g in _named(lists, "GroupDetailList", "GroupName", path):
         summary, access = policies.of(g, "GroupPolicyList", f"group {name}")
         groups[name] = (summary, access)
         rec.nodes.append(trusted_node(f"aws:iam_group:{name}", NodeKind.Team, name, None, clean({
             "arn": g.get("Arn"), "created_at": ts(g.get("CreateDate")), "policies": summary or None,
             "access": access, **_extras(g)})))
-    for n, u in enumerate(lists["UserDetailList"]):
-        name = u.get("UserName") if isinstance(u, dict) else None
-        if not name:
-            raise IngestError(path, f"UserDetailList item {n + 1}: no UserName")
+    for name, u in _named(lists, "UserDetailList", "UserName", path):
         node = f"aws:iam_user:{name}"
         summary, access = policies.of(u, "UserPolicyList", f"user {name}")
         member_of = [str(x) for x in _as_list(u.get("GroupList"))]
@@ -199,19 +213,11 @@ def ingest_details(path: Path, rec: Records) -> None:
             gsum, gaccess = groups.get(gname, ([], None))
             summary += [{**p, "via": f"group {gname}"} for p in gsum]
             access = max(access, gaccess, key=ACCESS_RANK.__getitem__)
-        tags = _tags(u)
-        rec.nodes.append(trusted_node(node, NodeKind.ServiceAccount, name, None, clean({
-            "arn": u.get("Arn"), "created_at": ts(u.get("CreateDate")), "groups": member_of or None,
-            "policies": summary or None, "access": access, "admin": access == "admin" or None,
-            "tags": tags or None, **_extras(u)})))
-        _owner(rec, node, tags)
+        _principal(rec, node, name, u, summary, access, groups=member_of or None)
         _access_keys(rec, path, name, node, u.get("AccessKeyMetadata"))
     roles: dict[str, str | None] = {}
     trusts: list[tuple[str, list[str]]] = []
-    for n, r in enumerate(lists["RoleDetailList"]):
-        name = r.get("RoleName") if isinstance(r, dict) else None
-        if not name:
-            raise IngestError(path, f"RoleDetailList item {n + 1}: no RoleName")
+    for name, r in _named(lists, "RoleDetailList", "RoleName", path):
         node = f"aws:iam_role:{name}"
         summary, access = policies.of(r, "RolePolicyList", f"role {name}")
         roles[node] = access
@@ -231,17 +237,13 @@ def ingest_details(path: Path, rec: Records) -> None:
             aws += [str(x) for x in _as_list(principal.get("AWS"))]
         trusts.append((node, aws))
         last = r.get("RoleLastUsed") if isinstance(r.get("RoleLastUsed"), dict) else {}
-        tags = _tags(r)
-        rec.nodes.append(trusted_node(node, NodeKind.ServiceAccount, name, None, clean({
-            "arn": r.get("Arn"), "created_at": ts(r.get("CreateDate")), "policies": summary or None,
-            "access": access, "admin": access == "admin" or None, "tags": tags or None,
-            "last_used_at": ts(last.get("LastUsedDate")), "last_used_region": last.get("Region"),
-            "trusted_services": sorted(set(services)) or None, "trusted_federated": sorted(set(federated)) or None,
-            "trusted_aws": sorted(set(aws)) or None,
-            "instance_profiles": [p.get("InstanceProfileName") for p in _as_list(r.get("InstanceProfileList"))
-                                  if isinstance(p, dict)] or None,
-            "trust_policy": trust or None, **_extras(r)})))
-        _owner(rec, node, tags)
+        _principal(rec, node, name, r, summary, access,
+                   last_used_at=ts(last.get("LastUsedDate")), last_used_region=last.get("Region"),
+                   trusted_services=sorted(set(services)) or None,
+                   trusted_federated=sorted(set(federated)) or None, trusted_aws=sorted(set(aws)) or None,
+                   instance_profiles=[p.get("InstanceProfileName") for p in _as_list(r.get("InstanceProfileList"))
+                                      if isinstance(p, dict)] or None,
+                   trust_policy=trust or None)
     for role, principals in trusts:
         for arn in principals:
             src = _principal_of(arn)
