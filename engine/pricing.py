@@ -189,16 +189,14 @@ def unpriced_models(records, book: "PriceBook | None" = None) -> dict[str, int]:
     have a price (bundled table, else `price:` settings stated in the same records)."""
     if book is None:
         book = PriceBook(overrides_from_settings({records.source: records.settings}))
+    # Models first (one set over the rows), tokens only when some model has no price.
+    models = {u.model for u in records.usage if u.vendor_usd is None}
+    missing = {m for m in models if book.lookup(m) is None}
     tokens: dict[str, int] = {}
-    priced: dict[str, bool] = {}
-    for u in records.usage:
-        if u.vendor_usd is not None:
-            continue
-        ok = priced.get(u.model)
-        if ok is None:
-            ok = priced[u.model] = book.lookup(u.model) is not None
-        if not ok:
-            tokens[u.model] = tokens.get(u.model, 0) + u.input_tokens + u.output_tokens
+    if missing:
+        for u in records.usage:
+            if u.vendor_usd is None and u.model in missing:
+                tokens[u.model] = tokens.get(u.model, 0) + u.input_tokens + u.output_tokens
     return tokens
 
 
