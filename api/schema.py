@@ -14,7 +14,7 @@ import threading
 import time
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated, Callable, NewType, Optional, Sequence, TypeVar
+from typing import Annotated, Callable, Optional, Sequence, TypeVar
 
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
@@ -90,10 +90,7 @@ def _ts(value) -> Optional[datetime]:
     return parse_ts(value)
 
 
-BigInt = NewType("BigInt", int)
-SCALARS = {BigInt: strawberry.scalar(
-    name="BigInt", serialize=int, parse_value=int,
-    description="An integer that may exceed 32 bits (token and request counts), sent as a JSON number.")}
+from .scalars import BigInt, SCALARS  # noqa: E402 (shared with api.spend_fields)
 
 
 # --- enums -----------------------------------------------------------------------
@@ -140,9 +137,10 @@ class Node:
         description="Node id, e.g. `openai:api_key:key_abc` or `person:ana@example.com`.")
     kind: NodeKindEnum = strawberry.field(description="The node kind (Person, Credential, ...).")
     name: Optional[str] = strawberry.field(description="Display name, when a source states one.")
-    active: bool = strawberry.field(
+    active: Optional[bool] = strawberry.field(
         description="False when the vendor says inactive, it expired, its project is archived, "
-                    "it was removed, or (people) no identity provider account is active.")
+                    "it was removed, or (people) no identity provider account is active; null when "
+                    "the source lists it without its status (properties.status `unknown`).")
 
     @strawberry.field(description="Every property the sources state (no secret values: only ids, "
                                   "redacted values, hints and hashes).")
@@ -202,7 +200,7 @@ class Reach:
     id: strawberry.ID = strawberry.field(description="The reached node's id (same as `node.id`).")
     kind: NodeKindEnum = strawberry.field(description="The reached node's kind (same as `node.kind`).")
     name: Optional[str] = strawberry.field(description="The reached node's name (same as `node.name`).")
-    active: bool = strawberry.field(description="Whether the reached node is active (same as `node.active`).")
+    active: Optional[bool] = strawberry.field(description="Whether the reached node is active (same as `node.active`).")
     depth: int = strawberry.field(description="Hops on the shortest path.")
     access: AccessLevel = strawberry.field(description="Strongest access any shortest path delivers.")
 
@@ -433,7 +431,7 @@ def _search_nodes(engine: Engine, search: str, kind: Optional[str], first: Optio
 # --- spend -----------------------------------------------------------------------
 
 @strawberry.type(description="Spend for one group: measured usage priced (vendor figure where given).")
-class SpendRow:
+class SpendRow(spend_fields.SpendRowExtras):
     key: Optional[str] = strawberry.field(description="The group's id or name; null is spend no owner explains.")
     usd: float = strawberry.field(description="Measured spend in US dollars.")
     input_tokens: BigInt = strawberry.field(description="Input (prompt) tokens.")
@@ -453,7 +451,8 @@ class SpendDayRow(SpendRow):
 def spend_row_of(r, cls=SpendRow, **extra):
     return cls(key=r.key, usd=r.usd, input_tokens=r.input_tokens, output_tokens=r.output_tokens,
                requests=r.requests, unpriced_requests=r.unpriced_requests,
-               unpriced_tokens=r.unpriced_tokens, detail=redact(r.detail), **extra)
+               unpriced_tokens=r.unpriced_tokens, detail=redact(r.detail),
+               **spend_fields.extras_of(r), **extra)
 
 
 def check_spend_args(group_by: str, from_: Optional[date], to: Optional[date]) -> None:
