@@ -32,7 +32,7 @@ from .errors import BAD_INPUT, LIMIT_EXCEEDED, NOT_FOUND, error
 from .limits import Limits
 from .redact import redact, redact_text
 from .mutations import ApiToken, Mutation, api_tokens
-from . import spend_fields
+from . import spend_fields, trace_types
 
 # Defaults; the limits in force for a request come from its context (api.limits).
 MAX_PAGE = Limits.max_page_size
@@ -519,6 +519,11 @@ class RevocationStep:
     target: strawberry.ID = strawberry.field(description="Node id the action applies to.")
     reason: str = strawberry.field(description="Why this step, and why at this point in the order.")
     eng: strawberry.Private[Engine]
+    command: Optional[str] = strawberry.field(
+        default=None, description="A copy-pasteable command or API call that does it, with the target's ids filled "
+                                  "in and the admin credential read from an environment variable "
+                                  "($OPENAI_ADMIN_KEY, $ANTHROPIC_ADMIN_KEY, ...); null for a human step.")
+    url: Optional[str] = strawberry.field(default=None, description="The vendor console page for it, where one exists.")
 
     @strawberry.field(description="The target as a node, when it is one.")
     def target_node(self) -> Optional[Node]:
@@ -562,7 +567,40 @@ class CompromiseTrace:
     @strawberry.field(description="What to revoke or rotate, in order.")
     def revocation_plan(self) -> list[RevocationStep]:
         return [RevocationStep(order=s.order, action=s.action, target=strawberry.ID(s.target_id),
-                               reason=redact_text(s.reason), eng=self.eng) for s in self.t.revocation_plan]
+                               reason=redact_text(s.reason), eng=self.eng,
+                               command=redact_text(s.command) if s.command else None,
+                               url=redact_text(s.url) if s.url else None) for s in self.t.revocation_plan]
+
+    @strawberry.field(description="What happened to it, in time order, each event with its source: created, "
+                                  "each exposure and who committed it, departures, first and last use since the "
+                                  "compromise per signal, anomalies, revocation.")
+    def timeline(self) -> list[trace_types.TimelineEvent]:
+        return trace_types.timeline_of(self.t)
+
+    @strawberry.field(description="Who committed each exposure, linked to a person; a departed author is flagged.")
+    def exposure_authors(self) -> list[trace_types.ExposureAuthor]:
+        return trace_types.authors_of(self.t)
+
+    @strawberry.field(description="Every activity signal since the compromise: usage days, the vendor's own "
+                                  "last-used time and service, last sign-in, Claude Code activity.")
+    def activity_since(self) -> list[trace_types.ActivitySignal]:
+        return trace_types.signals_of(self.t)
+
+    @strawberry.field(description="Measured spend since the compromise (sum of usageSince; unpriced days add 0).")
+    def usd_since(self) -> float:
+        return self.t.usd_since
+
+    @strawberry.field(description="Input tokens since the compromise.")
+    def input_tokens_since(self) -> BigInt:
+        return self.t.input_tokens_since
+
+    @strawberry.field(description="Output tokens since the compromise.")
+    def output_tokens_since(self) -> BigInt:
+        return self.t.output_tokens_since
+
+    @strawberry.field(description="Requests since the compromise (0 where the vendor reports no request count).")
+    def requests_since(self) -> BigInt:
+        return self.t.requests_since
 
     @strawberry.field(description="Secret-scanner findings that exposed it.")
     def exposures(self) -> list[Node]:

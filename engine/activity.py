@@ -133,7 +133,7 @@ def usage_days(facts, node_id: str, by_account: bool = False) -> list[ActivitySi
         reqs = sum(r.requests for r in rs)
         models = sorted({r.model for r in rs})
         out.append(ActivitySignal(at=midnight(day), kind="usage", source=USAGE_SOURCE_NAMES.get(src, f"{src} usage"),
-                                  detail=f"{reqs:,} requests, ${usd:,.2f} on {', '.join(models)}",
+                                  detail=(f"{reqs:,} requests, " if reqs else "") + f"${usd:,.2f} on {', '.join(models)}",
                                   day=True, usd=round(usd, 4)))
     return out
 
