@@ -33,6 +33,7 @@ from .limits import Limits
 from .redact import redact, redact_text
 from .mutations import ApiToken, Mutation, api_tokens
 from . import spend_fields, trace_types
+from .risk_types import NodeOrder
 
 # Defaults; the limits in force for a request come from its context (api.limits).
 MAX_PAGE = Limits.max_page_size
@@ -118,11 +119,16 @@ class Severity(Enum):
 
 # --- nodes -----------------------------------------------------------------------
 
-@strawberry.type(description="One reason in a risk score, with the points it adds.")
+@strawberry.type(description="One reason in a risk score, with the points it adds (the weights add up to the score).")
 class RiskFactor:
     reason: str = strawberry.field(description="Why points were added (a rule or graph fact).")
-    weight: float = strawberry.field(description="Points this reason adds to the score.")
+    weight: float = strawberry.field(description="Points this reason adds to the score (negative: taken off).")
     detail: Optional[JSON] = strawberry.field(default=None, description="Facts behind the reason.")
+    name: str = strawberry.field(default="", description="The factor: severity, findings, reach_sensitivity, "
+                                                         "blast_radius, spend_rate, owner_status, "
+                                                         "identities_with_findings, departed_owner, inactive.")
+    value: Optional[JSON] = strawberry.field(default=None, description="What the factor measured (a severity, a "
+                                                                       "count, dollars an hour, a sensitivity).")
 
 
 @strawberry.type(description="An explainable 0-100 risk score.")
@@ -173,13 +179,14 @@ class Node:
     def owners(self, info: Info) -> list["Node"]:
         return [node_from(v) for v in engine_at(info).owners(self.view.id)]
 
-    @strawberry.field(description="Risk score with its reasons.")
+    @strawberry.field(description="Risk score with its reasons: the most severe finding sets a band, everything "
+                                  "else adds within it (docs/RISK.md); people roll up what they own and hold.")
     def risk(self, info: Info) -> Risk:
         from engine.risk import risk_of
         score = risk_of(engine_at(info), self.view.id)
         return Risk(score=score.score, reasons=[redact_text(f"{f.reason} (+{f.weight:g})") for f in score.factors],
-                    factors=[RiskFactor(reason=redact_text(f.reason), weight=f.weight, detail=redact(f.detail))
-                             for f in score.factors])
+                    factors=[RiskFactor(reason=redact_text(f.reason), weight=f.weight, detail=redact(f.detail),
+                                        name=f.name, value=redact(f.value)) for f in score.factors])
 
 
 def node_from(view: NodeView) -> Node:
@@ -409,6 +416,39 @@ def _paginate_nodes(engine: Engine, kind: Optional[str], first: Optional[int],
                           page_info=_page_info(offset, len(views), total, [e.cursor for e in edges]))
 
 
+def _ranked_ids(engine: Engine, kind: Optional[str], every_node: bool) -> list[str]:
+    """Node ids by risk score, highest first (engine.risk.ranking, cached per data
+    generation); with `every_node`, the nodes that are not scored follow by id."""
+    from engine.risk import ranking
+    ranked = [nid for nid, _ in ranking(engine, kind)]
+    if not every_node:
+        return ranked
+
+    def build():
+        scored = set(ranked)
+        total = engine.nodes(kind, 0, 0)[1]
+        rest = [v.id for v in engine.nodes(kind, 0, total)[0] if v.id not in scored]
+        return ranked + rest
+    return engine.cached(f"api:risk-order:{kind}:{engine.as_of}", build)
+
+
+def _risk_connection(info: Info, kind: Optional[str], first: Optional[int], after: Optional[str],
+                     every_node: bool) -> NodeConnection:
+    if kind is not None:
+        _check_kind(kind)
+    page_size(first, info)
+    eng = engine_at(info)
+    ids = under_rule_pack_lock(info, lambda: _ranked_ids(eng, kind, every_node))
+    page, start, _ = _window(ids, lambda nid: nid, first, after, info)
+    edges = []
+    for i, nid in enumerate(page):
+        view = eng.node(nid)
+        if view is not None:
+            edges.append(NodeEdge(cursor=list_cursor(start + i, nid), node=node_from(view)))
+    return NodeConnection(nodes=[e.node for e in edges], edges=edges, total_count=len(ids),
+                          page_info=_page_info(start, len(page), len(ids), [e.cursor for e in edges]))
+
+
 # --- spend -----------------------------------------------------------------------
 
 @strawberry.type(description="Spend for one group: measured usage priced (vendor figure where given).")
@@ -469,24 +509,35 @@ class FindingEdge:
 FINDINGS_LOCK = threading.Lock()
 
 
-def findings_filtered(info: Info, rule: Optional[str], severity: Optional[str], subject) -> list:
-    from engine.findings import findings as run_findings
+def under_rule_pack_lock(info: Info, compute: Callable[[], T]) -> T:
+    """Run what evaluates the rule pack (findings, risk scores) one request at a time;
+    a waiter gives up at its own deadline."""
     ctx = context_of(info)
     wait = -1 if ctx.deadline is None else max(0.0, ctx.deadline - time.monotonic())
     if not FINDINGS_LOCK.acquire(timeout=wait):
         raise error("the rule pack is still being evaluated for the current data; retry shortly",
                     LIMIT_EXCEEDED, limit="timeout_seconds")
     try:
-        if subject is not None:
-            return run_findings(ctx.engine, rule=rule, severity=severity, subject=str(subject))
-        # Filtering tens of thousands of findings per page request adds up; the
-        # (rule, severity) combinations are few, so keep each list for the generation.
-        return ctx.engine.cached(f"api:findings:{rule}:{severity}",
-                                 lambda: run_findings(ctx.engine, rule=rule, severity=severity))
-    except ValueError as exc:  # an unknown rule id
-        raise error(str(exc), BAD_INPUT) from exc
+        return compute()
     finally:
         FINDINGS_LOCK.release()
+
+
+def findings_filtered(info: Info, rule: Optional[str], severity: Optional[str], subject) -> list:
+    from engine.findings import findings as run_findings
+    eng = context_of(info).engine
+
+    def compute():
+        if subject is not None:
+            return run_findings(eng, rule=rule, severity=severity, subject=str(subject))
+        # Filtering tens of thousands of findings per page request adds up; the
+        # (rule, severity) combinations are few, so keep each list for the generation.
+        return eng.cached(f"api:findings:{rule}:{severity}",
+                          lambda: run_findings(eng, rule=rule, severity=severity))
+    try:
+        return under_rule_pack_lock(info, compute)
+    except ValueError as exc:  # an unknown rule id
+        raise error(str(exc), BAD_INPUT) from exc
 
 
 @strawberry.type(description="A page of findings, in the order the rule pack reports them.")
@@ -625,8 +676,22 @@ class Query:
               kind: Annotated[Optional[str], strawberry.argument(description="A NodeKind name, e.g. `Credential`.")] = None,
               first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
               after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
+              order_by: Annotated[Optional[NodeOrder], strawberry.argument(
+                  description="ID (default) or RISK: highest risk score first, unscored kinds after.")] = None,
               ) -> NodeConnection:
+        if order_by == NodeOrder.RISK:
+            return _risk_connection(info, kind, first, after, every_node=True)
         return _paginate_nodes(engine_at(info), kind, first, after, info)
+
+    @strawberry.field(description="The riskiest identities and people first: every scored node (accounts, service "
+                                  "accounts, credentials, OAuth clients and grants, AI tools, people) by risk score, "
+                                  "highest first, ties by id; ranked once per data generation.")
+    def riskiest(self, info: Info,
+                 kind: Annotated[Optional[str], strawberry.argument(description="Only this NodeKind, e.g. `Credential` or `Person`.")] = None,
+                 first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
+                 after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
+                 ) -> NodeConnection:
+        return _risk_connection(info, kind, first, after, every_node=False)
 
     @strawberry.field(description="If this node is compromised: what is reachable, and how fast money burns.")
     def blast_radius(self, info: Info,
