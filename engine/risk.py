@@ -157,8 +157,8 @@ OWNER_LABELS = {"none": "no owner", "inactive": "owner inactive (departed)",
                 "unverified": "owner unverified (no identity provider knows them)"}
 
 
-def _identity_risk(engine, facts, view, w: dict[str, Any]) -> RiskScore:
-    found = _findings_by_subject(engine).get(view.id, [])
+def _identity_risk(engine, facts, view, w: dict[str, Any], by_subject: dict[str, list]) -> RiskScore:
+    found = by_subject.get(view.id, [])
     band = _worst(found)
     raw = [f for f in (_findings_factor(found, w),) if f is not None]
     raw += _reach_factors(engine, facts, view, w)
@@ -172,16 +172,32 @@ def _identity_risk(engine, facts, view, w: dict[str, Any]) -> RiskScore:
 
 
 def _person_links(engine, facts) -> dict[str, dict[str, set[str]]]:
-    """person -> {"owns", "holds", "accounts"}: node ids, built once per generation."""
+    """person -> {"owns", "holds", "accounts"}: node ids, built once per generation.
+    A person owns what they own directly (or through the service account or project
+    ownership resolves through) and what a team they are a named owner of owns; a
+    team's plain members do not own its keys (a big team would own everything)."""
     def build():
         ident = facts.subjects(sorted(IDENTITY_KIND_NAMES))
         links: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"owns": set(), "holds": set(),
                                                                      "accounts": set()})
+        named: dict[str, list[str]] = {}
+
+        def named_owners(team: str) -> list[str]:
+            if team not in named:
+                named[team] = sorted({p for e in facts.in_edges(team, EdgeKind.OWNS)
+                                      if (p := facts.person_of(e.src)) is not None})
+            return named[team]
+
         cred_like = {NodeKind.Credential.value, NodeKind.OAuthGrant.value}
+        team = NodeKind.Team.value
         for v in ident:
-            for o in facts.owner_people(v.id):
-                if facts.kind_of(o.person) == PERSON:
-                    links[o.person]["owns"].add(v.id)
+            for o in facts.owners(v.id):
+                kind = facts.kind_of(o)
+                if kind == PERSON:
+                    links[o]["owns"].add(v.id)
+                elif kind == team:
+                    for p in named_owners(o):
+                        links[p]["owns"].add(v.id)
             if v.kind in cred_like:
                 for h in facts.holders(v.id):
                     if h.person:
@@ -191,14 +207,14 @@ def _person_links(engine, facts) -> dict[str, dict[str, set[str]]]:
                 links[p.id]["accounts"].add(e.dst)
                 for g in facts.out_edges(e.dst, EdgeKind.HOLDS, EdgeKind.CONSENTED):
                     links[p.id]["holds"].add(g.dst)
-        return {k: v for k, v in links.items()}
+        return dict(links)
     return engine.cached(f"risk-person-links@{engine.as_of}", build)
 
 
-def _person_risk(engine, facts, view, w: dict[str, Any]) -> RiskScore:
+def _person_risk(engine, facts, view, w: dict[str, Any], by_subject: dict[str, list],
+                 links: dict[str, dict[str, set[str]]]) -> RiskScore:
     pw = w["person"]
-    by_subject = _findings_by_subject(engine)
-    link = _person_links(engine, facts).get(view.id, {"owns": set(), "holds": set(), "accounts": set()})
+    link = links.get(view.id, {"owns": set(), "holds": set(), "accounts": set()})
     related = sorted(link["owns"] | link["holds"] | link["accounts"])
     found = list(by_subject.get(view.id, []))
     risky: dict[str, list] = {}
@@ -237,17 +253,32 @@ def _person_risk(engine, facts, view, w: dict[str, Any]) -> RiskScore:
 
 
 def compute_risk(engine, node_id: str) -> RiskScore:
-    from .findings import facts_of
-    facts = facts_of(engine)
-    view = facts.node(node_id)
-    if view is None:
-        raise NodeNotFound(node_id)
-    w = weights()
-    if view.kind == PERSON:
-        return _person_risk(engine, facts, view, w)
-    if view.kind not in IDENTITY_KIND_NAMES:
-        return RiskScore(score=0.0, factors=[])
-    return _identity_risk(engine, facts, view, w)
+    return _Scorer(engine).score(node_id)
+
+
+class _Scorer:
+    """What scoring reads, fetched once for a batch of nodes (facts, findings by
+    subject, people's links) instead of once per node."""
+
+    def __init__(self, engine):
+        from .findings import facts_of
+        self.engine = engine
+        self.facts = facts_of(engine)
+        self.w = weights()
+        self.by_subject = _findings_by_subject(engine)
+        self._links = None
+
+    def score(self, node_id: str) -> RiskScore:
+        view = self.facts.node(node_id)
+        if view is None:
+            raise NodeNotFound(node_id)
+        if view.kind == PERSON:
+            if self._links is None:
+                self._links = _person_links(self.engine, self.facts)
+            return _person_risk(self.engine, self.facts, view, self.w, self.by_subject, self._links)
+        if view.kind not in IDENTITY_KIND_NAMES:
+            return RiskScore(score=0.0, factors=[])
+        return _identity_risk(self.engine, self.facts, view, self.w, self.by_subject)
 
 
 def _key(engine) -> str:
@@ -263,9 +294,15 @@ def risk_of(engine, node_id: str) -> RiskScore:
 
 def all_risks(engine) -> dict[str, RiskScore]:
     """Scores for every scored node (identities and people), by id."""
-    from .findings import facts_of
-    facts = facts_of(engine)
-    return {v.id: risk_of(engine, v.id) for v in facts.subjects(sorted(SCORED_KIND_NAMES))}
+    cache = engine.cached(f"risk@{_key(engine)}", dict)
+    scorer = _Scorer(engine)
+    out = {}
+    for v in scorer.facts.subjects(sorted(SCORED_KIND_NAMES)):
+        found = cache.get(v.id)
+        if found is None:
+            found = cache[v.id] = scorer.score(v.id)
+        out[v.id] = found
+    return out
 
 
 def ranking(engine, kind: str | None = None) -> list[tuple[str, float]]:
