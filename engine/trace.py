@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from .derive import parse_ts
 from .model import NodeKind
 from .revocation_commands import how_to
-from .trace_timeline import activity_since, build_timeline, exposure_authors
+from .trace_timeline import activity_since, build_timeline, exposure_authors, exposure_time
 from .traversal import NodeNotFound
 
 
@@ -81,15 +80,8 @@ def _trace_config() -> dict[str, Any]:
 
 
 def _exposure_time(facts, view) -> datetime | None:
-    stamps = []
-    for _, x in facts.exposures(view.id):
-        if x is None:
-            continue
-        for key in ("date", "created_at", "timestamp", "commit_date"):
-            ts = parse_ts(x.properties.get(key))
-            if ts is not None:
-                stamps.append(ts)
-                break
+    stamps = [t for _, x in facts.exposures(view.id) if x is not None
+              and (t := exposure_time(x.properties or {})) is not None]
     return min(stamps) if stamps else None
 
 

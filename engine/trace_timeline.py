@@ -47,7 +47,8 @@ class ExposureAuthor:
     departed_at: str | None
 
 
-def _when(x_props: dict[str, Any]) -> datetime | None:
+def exposure_time(x_props: dict[str, Any]) -> datetime | None:
+    """When a scanner says the secret was committed (or found)."""
     for key in ("date", "created_at", "timestamp", "commit_date"):
         ts = parse_ts(x_props.get(key))
         if ts is not None:
@@ -141,7 +142,7 @@ def build_timeline(engine, facts, view, since, exposures: list[str], authors: li
             if a.person_id:
                 who += f" ({a.person_id}, {a.status}" + (f" since {a.departed_at}" if a.departed_at else "") + ")"
         where = _where(p)
-        ev.append(TimelineEvent(_when(p), "exposed", SCANNER_NAMES.get(source_of(xid), source_of(xid)),
+        ev.append(TimelineEvent(exposure_time(p), "exposed", SCANNER_NAMES.get(source_of(xid), source_of(xid)),
                                 f"secret committed{who}" + (f" in {where}" if where else "")
                                 + ("; verified live by the scanner" if p.get("verified") is True else ""),
                                 node_id=xid))

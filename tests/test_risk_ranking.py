@@ -16,7 +16,7 @@ from engine.risk import RiskFactor, banded_score, ranking, risk_of, weights
 from engine.service import Engine
 from rules_kit import G, K, N
 
-from tests.neo4j_support import neo4j_settings, neo4j_url  # noqa: F401 (fixture)
+from tests.neo4j_support import neo4j_url  # noqa: F401 (fixture)
 
 BANDS = ("critical", "high", "medium", "low", "none")
 raw_points = st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), max_size=40)

@@ -12,7 +12,7 @@ from engine.model import Records
 from engine.service import Engine
 from rules_kit import G, K, N
 
-from tests.neo4j_support import neo4j_settings, neo4j_url  # noqa: F401 (fixture)
+from tests.neo4j_support import neo4j_url  # noqa: F401 (fixture)
 
 LEFT = "2026-10-20T15:00:00Z"
 

@@ -20,7 +20,7 @@ from engine.trace import trace_compromise
 from rules_kit import G, K, N
 
 from tests.conftest import DEMO
-from tests.neo4j_support import neo4j_settings, neo4j_url  # noqa: F401 (fixture)
+from tests.neo4j_support import neo4j_url  # noqa: F401 (fixture)
 
 SAVED = (Path(__file__).resolve().parent.parent / "queries" / "saved" / "leaked_key_trace.graphql").read_text()
 AWS = "aws:access_key:ci-bot:1"
