@@ -89,7 +89,8 @@ def main() -> int:
     print(f"  paging nodes + sort, cold     {old_cold:8.3f} s  (cpu {old_cold_cpu:7.3f} s)  {requests} requests "
           f"of {args.page}")
     print(f"  paging nodes + sort, warm     {old_warm:8.3f} s")
-    print(f"  ratio cold {old_cold / max(new_cold, 1e-9):6.1f}x   warm {old_warm / max(new_warm, 1e-9):8.1f}x")
+    print(f"  ratio cold {old_cold / max(new_cold, 1e-9):6.1f}x (cpu {old_cold_cpu / max(new_cold_cpu, 1e-9):.1f}x)"
+          f"   warm {old_warm / max(new_warm, 1e-9):8.1f}x")
     print(f"  top 10 (same both ways): {', '.join(f'{i} {s:g}' for i, s in new_top[:3])} ...")
     return 0
 
