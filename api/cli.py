@@ -25,6 +25,8 @@ VERBS = [
     "api.findings_cli",
     "api.serve_cli",
     "api.collect_cli",
+    "api.alert_cli",
+    "api.watch_cli",
     "api.auth_cli",        # token
     "api.generate_cli",
     "api.schema_cli",
