@@ -137,9 +137,12 @@ def _reach_factors(engine, facts, view, w: dict[str, Any], size: bool = True) ->
             if pts > 0:
                 out.append(RiskFactor(reason=f"blast radius reaches {len(reach)} nodes", weight=pts,
                                       name="blast_radius", value=len(reach), detail={"reachable": len(reach)}))
-        level, where = facts.reaches_sensitivity(view.id)
+        # The level from the one bulk pass (Facts.reaches_level); the sources behind it
+        # only when it scores.
+        level = facts.reaches_level(view.id)
         spts = float(bw["sensitivity_points"].get(level, 0))
         if spts > 0:
+            level, where = facts.reaches_sensitivity(view.id)
             out.append(RiskFactor(reason=f"reaches {level} data", weight=spts, name="reach_sensitivity",
                                   value=level, detail={"sensitivity": level, "data_sources": where}))
     usd, detail = spend_exposure(engine, BlastRadiusResult(source=view, max_depth=int(bw.get("max_depth", 8)),
