@@ -30,6 +30,7 @@ VERBS = [
     "api.auth_cli",        # token
     "api.generate_cli",
     "api.schema_cli",
+    "api.report_cli",
 ]
 
 EXIT_INTERRUPTED = 130

@@ -134,6 +134,12 @@ class Engine:
         from ingest.pipeline import ingest_loads
         from ingest.snapshot import plan
         results = ingest_loads(self.store, plan(paths), parallel, on_written)
+        if any(r.warnings for r in results):
+            # An unpriced model an inventory `prices:` (this run's or an earlier one's) prices is not.
+            from .pricing import PriceBook, still_unpriced
+            book = PriceBook.for_store(self.store)
+            for r in results:
+                r.warnings = still_unpriced(r.warnings, book)
         # Build the new generation's graph now (the embedded store caches it beside the
         # file), so the next `serve` or query maps it in instead of rebuilding it.
         prepare = getattr(self.store, "prepare_graph", None)

@@ -84,7 +84,7 @@ def test_contract_names_and_argument_types():
     q = schema._schema.query_type.fields
     assert _args(q["node"]) == {"id": "ID!"} and str(q["node"].type) == "Node"
     # contract arguments keep their types; extras (orderBy: NodeOrder) may be added
-    assert _args(q["nodes"]).items() >= {"kind": "String", "first": "Int", "after": "String"}.items()
+    assert _args(q["nodes"]).items() >= {"kind": "String", "search": "String", "first": "Int", "after": "String"}.items()
     assert _args(q["nodes"])["orderBy"] == "NodeOrder"
     assert _args(q["riskiest"]) == {"kind": "String", "first": "Int", "after": "String"}
     assert str(q["riskiest"].type) == "NodeConnection!"
@@ -95,7 +95,8 @@ def test_contract_names_and_argument_types():
     assert str(q["whoCanReach"].type) == "[Reach!]!"
     assert _args(q["traceCompromise"]) == {"id": "ID!", "since": "DateTime"}
     assert _args(q["findings"]) == {"rule": "String", "severity": "String", "subject": "ID",
-                                    "first": "Int", "after": "String"}
+                                    "first": "Int", "after": "String",
+                                    "framework": "String", "team": "String"}  # the last two: additions
     assert _args(q["spend"]) == {"groupBy": "String!", "from": "Date", "to": "Date"}
     assert str(q["spend"].type) == "[SpendRow!]!"
     tm = schema._schema.type_map
