@@ -28,6 +28,11 @@ EXPECTED = {
         "msgraph:service_principal:c0ffee00-1111-4222-8333-000000000a11",
     },
     "departed-owner-still-spending": {"openai:api_key:key_ben"},
+    # story 2: Ben's vendor accounts outlive his identity-provider accounts...
+    "departed-person-active-account": {"github:user:bokafor", "openai:user:user_ben",
+                                       "anthropic:user:user_01Ben"},
+    # ...and his key, PAT and OpenAI user are used after he left
+    "access-after-departure": {"openai:api_key:key_ben", "github:pat:2001", "openai:user:user_ben"},
     "stale-credential": {"openai:api_key:key_stale", "anthropic:api_key:apikey_01Old"},
     "long-lived-credential": {
         # active, > 90 days old, no expiry; key_legacy (archived project) and the expired

@@ -403,6 +403,29 @@ class Facts:
             facts.append(OwnerFact(p, status, deactivated, owner))
         return facts
 
+    def people_of_owner(self, owner: str) -> list[OwnerFact]:
+        """The people one resolved owner stands for (a team: its named owners, else its
+        members), each with their status; memoised with owner_people's table."""
+        per_owner = self.__dict__.setdefault("_memo_people_for_owner", {})
+        found = per_owner.get(owner)
+        if found is None:
+            found = per_owner[owner] = self._people_for_owner(owner)
+        return found
+
+    def departed_owners(self, node_id: str) -> list[OwnerFact]:
+        """Every departed person a node's ownership resolves to, with a known departure
+        time: a person owner who left, and the people of an owning team when none of
+        that team's people is active (a team one owner of which left keeps the others)."""
+        out: dict[str, OwnerFact] = {}
+        for owner in self.owners(node_id):
+            group = self.people_of_owner(owner)
+            if owner not in {o.person for o in group} and any(o.status == "active" for o in group):
+                continue
+            for o in group:
+                if o.status == "inactive" and o.deactivated_at:
+                    out.setdefault(o.person, o)
+        return [out[k] for k in sorted(out)]
+
     def owner_status(self, node_id: str) -> str:
         """The best status among resolved owners: active, unverified, inactive, or none."""
         statuses = {o.status for o in self.owner_people(node_id)}
@@ -503,6 +526,19 @@ class Facts:
 
     def usage_rows(self, node_id: str) -> list[UsageRecord]:
         return self.usage_by_subject.get(node_id, [])
+
+    @cached_property
+    def usage_by_account(self) -> Mapping[str, list[UsageRecord]]:
+        """Rows by the account a vendor attributes them to (OpenAI user_id, LiteLLM
+        user), whatever key they were made with: an account's own activity."""
+        return RowsBy(self._usage, self._usage.by_account)
+
+    def usage_rows_naming(self, node_id: str) -> list[UsageRecord]:
+        """Usage rows made with a credential or attributed to an account."""
+        seen = {id(r): r for r in self.usage_by_credential.get(node_id, [])}
+        for r in self.usage_by_account.get(node_id, []):
+            seen.setdefault(id(r), r)
+        return list(seen.values())
 
     def has_usage(self, node_id: str) -> bool:
         return node_id in self._usage.by_subject.of

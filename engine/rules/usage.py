@@ -9,6 +9,8 @@ the other (np.bincount accumulates sequentially), as the record loops did.
 """
 from __future__ import annotations
 
+from functools import cached_property
+
 from collections.abc import Mapping
 from datetime import date
 from itertools import repeat
@@ -231,6 +233,12 @@ class UsageIndex:
         order, bounds = self._recent
         a, b = bounds[c], bounds[c + 1]
         return order[max(a, b - limit):b]
+
+    @cached_property
+    def by_account(self) -> "_Groups":
+        """Rows grouped by the account a vendor attributes them to (built on first use:
+        only the departure rules and the trace ask)."""
+        return _Groups([a or None for a in self.cols.account_id])
 
     def usd_or_zero(self) -> np.ndarray:
         return self.usd      # unpriced rows hold 0.0 already
