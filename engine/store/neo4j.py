@@ -326,7 +326,8 @@ class Neo4jStore(Store):
         with self._graph_lock:
             self._graph, self._graph_gen = graph, gen
         return LoadResult(source=records.source, run_id=run_id, complete=complete,
-                          counts=records.counts(), removed=removed, warnings=records.warnings)
+                          counts=records.counts(), removed=removed, warnings=records.warnings,
+                          files=len(records.files))
 
     def _load_tx(self, tx, records: Records, complete: bool, run_id: str, now: str):
         """One source's load (engine.store.neo4j_write has the how and why)."""

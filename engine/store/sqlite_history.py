@@ -1,0 +1,178 @@
+"""The embedded store's history: sync runs, first/last seen, and superseded versions.
+
+- `node_src` / `edge_src` rows carry `first_seen` (the first load that stated them)
+  and `since` (when the current version began). The load's upsert moves `since`
+  only when the incoming statement starts a new version (engine.history.versions:
+  a change that matters, or a statement coming back after its removal); anything
+  else updates the current version in place.
+- A trigger copies the superseded version into `node_hist` / `edge_hist` when
+  `since` moves: in force from its own `since` until its removal or the new
+  version's start. A first load, or a re-load of the same data, writes no history.
+- The time a load is observed at (its sync run's `at`) is put in `meta` (`load_at`)
+  inside the load's transaction; the upsert and the removal marks read it there.
+- `sync_runs`: one row per ingest (engine.history.sync), written when it starts and
+  again when it ends, so an ingest that never finished stays visible as incomplete.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..history.statements import EdgeStatement, NodeStatement
+from ..history.versions import sqlite_changed_sql
+
+HISTORY_TABLES = """
+CREATE TABLE IF NOT EXISTS sync_runs (
+  id TEXT PRIMARY KEY, at TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+  complete INTEGER NOT NULL DEFAULT 0, sources TEXT NOT NULL DEFAULT '[]',
+  files INTEGER NOT NULL DEFAULT 0, added INTEGER NOT NULL DEFAULT 0,
+  changed INTEGER NOT NULL DEFAULT 0, removed INTEGER NOT NULL DEFAULT 0,
+  warnings TEXT NOT NULL DEFAULT '[]', version TEXT, error TEXT, summary TEXT);
+CREATE TABLE IF NOT EXISTS node_hist (
+  id TEXT NOT NULL, source TEXT NOT NULL, valid_from TEXT, valid_to TEXT NOT NULL,
+  kind TEXT NOT NULL, name TEXT, active INTEGER, properties TEXT NOT NULL,
+  enrichment INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS node_hist_id ON node_hist(id);
+CREATE TABLE IF NOT EXISTS edge_hist (
+  src TEXT NOT NULL, kind TEXT NOT NULL, dst TEXT NOT NULL, source TEXT NOT NULL,
+  valid_from TEXT, valid_to TEXT NOT NULL, properties TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS edge_hist_src ON edge_hist(src);
+CREATE TRIGGER IF NOT EXISTS node_src_version AFTER UPDATE OF since ON node_src
+  WHEN new.since IS NOT old.since BEGIN
+  INSERT INTO node_hist(id, source, valid_from, valid_to, kind, name, active, properties, enrichment)
+  VALUES (old.id, old.source, old.since, COALESCE(old.removed_at, new.since), old.kind, old.name,
+          old.active, old.properties, old.enrichment);
+END;
+CREATE TRIGGER IF NOT EXISTS edge_src_version AFTER UPDATE OF since ON edge_src
+  WHEN new.since IS NOT old.since BEGIN
+  INSERT INTO edge_hist(src, kind, dst, source, valid_from, valid_to, properties)
+  VALUES (old.src, old.kind, old.dst, old.source, old.since, COALESCE(old.removed_at, new.since),
+          old.properties);
+END;
+"""
+
+# Columns added to tables of stores made before history was kept.
+ADDED_COLUMNS = (("node_src", "first_seen"), ("node_src", "since"), ("edge_src", "first_seen"),
+                 ("edge_src", "since"), ("runs", "sync_id"))
+
+LOAD_AT = "(SELECT value FROM meta WHERE key='load_at')"
+
+NODE_SQL = (
+    "INSERT INTO node_src(id, source, kind, name, active, properties, enrichment, run_id, "
+    f"removed_at, first_seen, since) VALUES (?,?,?,?,?,?,?,?,NULL,{LOAD_AT},{LOAD_AT}) "
+    "ON CONFLICT(id, source) DO UPDATE SET "
+    f"since=CASE WHEN {sqlite_changed_sql('node_src', True)} THEN excluded.since ELSE node_src.since END, "
+    "kind=excluded.kind, name=excluded.name, active=excluded.active, "
+    "properties=excluded.properties, enrichment=excluded.enrichment, "
+    "run_id=excluded.run_id, removed_at=NULL")
+EDGE_SQL = (
+    "INSERT INTO edge_src(src, kind, dst, source, properties, run_id, removed_at, first_seen, since) "
+    f"VALUES (?,?,?,?,?,?,NULL,{LOAD_AT},{LOAD_AT}) ON CONFLICT(src, kind, dst, source) DO UPDATE SET "
+    f"since=CASE WHEN {sqlite_changed_sql('edge_src', False)} THEN excluded.since ELSE edge_src.since END, "
+    "properties=excluded.properties, run_id=excluded.run_id, removed_at=NULL")
+
+
+def ensure(conn) -> None:
+    """Create the history tables and add the columns an older store lacks."""
+    for table, column in ADDED_COLUMNS:
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+    conn.executescript(HISTORY_TABLES)
+
+
+def set_load_at(conn, at: str) -> None:
+    """Inside a load's transaction: the time its statements are observed at."""
+    conn.execute("INSERT INTO meta(key, value) VALUES('load_at', ?) "
+                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (at,))
+
+
+def node_statements(conn, ids: list[str] | None = None) -> list[NodeStatement]:
+    """Current statements and kept versions (of `ids` only, when given)."""
+    cur_sql = ("SELECT id, source, kind, name, active, properties, enrichment, since, removed_at "
+               "FROM node_src")
+    hist_sql = ("SELECT id, source, kind, name, active, properties, enrichment, valid_from, valid_to "
+                "FROM node_hist")
+    return [NodeStatement(*r) for r in _rows(conn, cur_sql, hist_sql, "id", ids)]
+
+
+def edge_statements(conn, srcs: list[str] | None = None) -> list[EdgeStatement]:
+    cur_sql = "SELECT src, kind, dst, source, properties, since, removed_at FROM edge_src"
+    hist_sql = "SELECT src, kind, dst, source, properties, valid_from, valid_to FROM edge_hist"
+    return [EdgeStatement(*r) for r in _rows(conn, cur_sql, hist_sql, "src", srcs)]
+
+
+def _rows(conn, cur_sql: str, hist_sql: str, col: str, keys: list[str] | None):
+    if keys is None:
+        yield from conn.execute(cur_sql)
+        yield from conn.execute(hist_sql)
+        return
+    keys = sorted(set(keys))
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        yield from conn.execute(f"{cur_sql} WHERE {col} IN ({marks})", chunk)
+        yield from conn.execute(f"{hist_sql} WHERE {col} IN ({marks})", chunk)
+
+
+def seen(conn, node_id: str) -> dict[str, Any] | None:
+    """first_seen, last_seen (the latest load that stated it) and removed_at of a node,
+    over the sources stating it."""
+    rows = conn.execute(
+        "SELECT n.first_seen, COALESCE(s.at, r.started_at), n.removed_at FROM node_src n "
+        "LEFT JOIN runs r ON r.id = n.run_id LEFT JOIN sync_runs s ON s.id = r.sync_id "
+        "WHERE n.id = ?", (node_id,)).fetchall()
+    if not rows:
+        return None
+    firsts = [r[0] for r in rows if r[0]]
+    lasts = [r[1] for r in rows if r[1]]
+    removed = [r[2] for r in rows]
+    versions = conn.execute("SELECT count(*) FROM node_hist WHERE id=?", (node_id,)).fetchone()[0]
+    return {"first_seen": min(firsts) if firsts else None, "last_seen": max(lasts) if lasts else None,
+            "removed_at": None if any(r is None for r in removed) else max(removed),
+            "versions": versions + 1}
+
+
+# --- sync runs -----------------------------------------------------------------
+SYNC_COLUMNS = ("id", "at", "started_at", "finished_at", "complete", "sources", "files", "added",
+                "changed", "removed", "warnings", "version", "error", "summary")
+
+
+def begin_sync(conn, run: dict) -> None:
+    conn.execute("INSERT INTO sync_runs(id, at, started_at, version) VALUES (?,?,?,?)",
+                 (run["id"], run["at"], run["started_at"], run.get("version")))
+
+
+def finish_sync(conn, run: dict) -> None:
+    conn.execute("UPDATE sync_runs SET finished_at=?, complete=?, sources=?, files=?, added=?, "
+                 "changed=?, removed=?, warnings=?, error=?, summary=? WHERE id=?",
+                 (run["finished_at"], int(run["complete"]), json.dumps(run["sources"]), run["files"],
+                  run["added"], run["changed"], run["removed"], json.dumps(run["warnings"]),
+                  run.get("error"), json.dumps(run.get("summary") or {}), run["id"]))
+
+
+def sync_runs(conn) -> list[dict[str, Any]]:
+    """Oldest first."""
+    out = []
+    for r in conn.execute(f"SELECT {', '.join(SYNC_COLUMNS)} FROM sync_runs ORDER BY at, started_at, id"):
+        d = dict(zip(SYNC_COLUMNS, r))
+        d["complete"] = bool(d["complete"])
+        d["sources"] = json.loads(d["sources"] or "[]")
+        d["warnings"] = json.loads(d["warnings"] or "[]")
+        d["summary"] = json.loads(d["summary"] or "{}")
+        out.append(d)
+    return out
+
+
+def history_size(conn) -> dict[str, int]:
+    """Rows and bytes history adds (versions kept, sync runs)."""
+    out = {}
+    for table in ("node_hist", "edge_hist", "sync_runs"):
+        out[f"{table}_rows"] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    try:
+        for table in ("node_hist", "edge_hist", "sync_runs", "node_hist_id", "edge_hist_src"):
+            out[f"{table}_bytes"] = conn.execute(
+                "SELECT COALESCE(sum(pgsize), 0) FROM dbstat WHERE name=?", (table,)).fetchone()[0]
+    except Exception:   # dbstat not compiled in
+        pass
+    return out
