@@ -312,10 +312,9 @@ class Neo4jStore(Store):
 
     # --- writes -------------------------------------------------------------
     def load(self, records: Records, complete: bool) -> LoadResult:
-        from ..history.statements import stamp
         run_id = uuid.uuid4().hex
         # The time the load is observed at: its sync run's (engine.history.sync), else now.
-        sync_id, now = self.sync if self.sync is not None else (None, stamp())
+        sync_id, now = self.sync if self.sync is not None else (None, _now())
         from neo4j.exceptions import DriverError, Neo4jError
         try:
             with self._session() as s:

@@ -182,11 +182,11 @@ def write(conn, prep: PreparedLoad, complete: bool, sync: tuple[str, str] | None
     """Write one prepared load in one transaction (the caller's connection, autocommit
     mode); a failure rolls everything of it back. `sync`: (sync run id, the time the
     load is observed at), else none and now."""
-    from ..history.statements import stamp
     from .sqlite import _dumps
     from .sqlite_history import set_load_at
     source, run_id = prep.source, prep.run_id
-    sync_id, now = sync if sync is not None else (None, stamp())
+    # (A bare load, outside a sync run, keeps the second-resolution stamps it always had.)
+    sync_id, now = sync if sync is not None else (None, _now())
     removed: dict[str, int] = {}
     with _immediate(conn):
         set_load_at(conn, now)
