@@ -20,7 +20,8 @@ def _as_of(text: str | None) -> datetime | None:
     return ts
 
 
-def _engine(args):
+def open_engine(args):
+    """The engine for a verb's --db / --as-of / --rules (a clear exit when it cannot open)."""
     from engine.service import Engine
     from engine.store import StoreError
     from engine.rules import RuleError, load_rules
@@ -35,7 +36,7 @@ def _engine(args):
         raise SystemExit(f"burnpath: {exc}") from exc
 
 
-def _print_results(results) -> None:
+def _print_results(results, sync_run=None) -> None:
     for r in results:
         counts = ", ".join(f"{v} {k}" for k, v in r.counts.items() if v)
         removed = ", ".join(f"{v} {k}" for k, v in r.removed.items() if v)
@@ -45,13 +46,21 @@ def _print_results(results) -> None:
             print(f"  warning: {w}")
         if len(r.warnings) > 20:
             print(f"  ... and {len(r.warnings) - 20} more warnings")
+    if sync_run is not None:
+        from engine.history.sync import summary_lines
+        for line in summary_lines(sync_run):
+            print(line)
 
 
 def cmd_ingest(args) -> int:
     from ingest.errors import IngestError
-    engine = _engine(args)
+    from engine.history.sync import SyncError
+    engine = open_engine(args)
     try:
-        results = engine.ingest(args.paths)
+        results = engine.ingest(args.paths, synced_at=args.synced_at)
+    except SyncError as exc:
+        print(f"burnpath ingest: {exc}", file=sys.stderr)
+        return 2
     except IngestError as exc:
         _print_results(getattr(exc, "loaded", []))
         source = getattr(exc, "source", None)
@@ -62,7 +71,7 @@ def cmd_ingest(args) -> int:
         return 1
     finally:
         engine.close()
-    _print_results(results)
+    _print_results(results, engine.last_sync)
     return 0
 
 
@@ -93,7 +102,7 @@ def _parse_vars(pairs: list[str]) -> dict:
 
 def cmd_query(args) -> int:
     from .execute import execute
-    engine = _engine(args)
+    engine = open_engine(args)
     try:
         result = execute(engine, _read_query(args.query), _parse_vars(args.var))
     finally:
@@ -104,7 +113,7 @@ def cmd_query(args) -> int:
 
 def cmd_serve(args) -> int:
     from .serve import serve
-    engine = _engine(args)
+    engine = open_engine(args)
     from .limits import Limits
     try:
         limits = Limits.from_args(args)
@@ -150,7 +159,7 @@ def cmd_collect(args) -> int:
 
 def cmd_findings(args) -> int:
     from .findings_cli import run_findings
-    engine = _engine(args)
+    engine = open_engine(args)
     try:
         return run_findings(engine, args)
     finally:
@@ -166,11 +175,25 @@ def cmd_generate(args) -> int:
 
 def cmd_token(args) -> int:
     from .auth_cli import run_token
-    engine = _engine(args)
+    engine = open_engine(args)
     try:
         return run_token(engine, args)
     finally:
         engine.close()
+
+
+# Verbs in modules of their own: each has add_parser(sub) and run(args).
+VERB_MODULES = ("api.runs_cli", "api.drift_cli")
+
+
+def add_db_options(sp):
+    """--db, --as-of and --rules, for a verb that reads a store."""
+    sp.add_argument("--db", default=None, help="embedded db path or bolt:// / neo4j:// URL "
+                    "(default $BURNPATH_DB, else ./burnpath.db)")
+    sp.add_argument("--as-of", default=None, help="'now' for time-based rules (default: the "
+                    "latest timestamp in the data)")
+    sp.add_argument("--rules", action="append", default=[], help="extra rule directory (policy as code)")
+    return sp
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,16 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
                                 "that bill by token usage.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    def with_db(sp):
-        sp.add_argument("--db", default=None, help="embedded db path or bolt:// / neo4j:// URL "
-                        "(default $BURNPATH_DB, else ./burnpath.db)")
-        sp.add_argument("--as-of", default=None, help="'now' for time-based rules (default: the "
-                        "latest timestamp in the data)")
-        sp.add_argument("--rules", action="append", default=[], help="extra rule directory (policy as code)")
-        return sp
+    with_db = add_db_options
 
     sp = with_db(sub.add_parser("ingest", help="load snapshot directories or files"))
     sp.add_argument("paths", nargs="+")
+    sp.add_argument("--synced-at", default=None, metavar="TIME",
+                    help="when this snapshot was taken (default now): replays older snapshots into "
+                         "history in order")
     sp.set_defaults(func=cmd_ingest)
 
     sp = with_db(sub.add_parser("query", help="run a GraphQL document in-process"))
@@ -250,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr = tsub.add_parser("revoke")
     tr.add_argument("token_id")
     sp.set_defaults(func=cmd_token)
+    import importlib
+    for name in VERB_MODULES:
+        importlib.import_module(name).add_parser(sub)
     return p
 
 

@@ -129,6 +129,11 @@ def run(engine: Engine, document: Any, variables: Optional[dict[str, Any]] = Non
                                  operation_name=operation_name,
                                  allowed_operation_types=allowed)
     body: dict[str, Any] = {"data": result.data}
+    # The last ingest did not complete: the answer may mix two snapshots (issue 13).
+    from .time_fields import mixed_state_extension
+    mixed = mixed_state_extension(engine)
+    if mixed is not None:
+        body["extensions"] = {"ingest": mixed}
     codes: list[str] = []
     if result.errors:
         body["errors"] = format_errors(result.errors, mask=mask)

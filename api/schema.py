@@ -32,7 +32,8 @@ from .errors import BAD_INPUT, LIMIT_EXCEEDED, NOT_FOUND, error
 from .limits import Limits
 from .redact import redact, redact_text
 from .mutations import ApiToken, Mutation, api_tokens
-from . import spend_fields
+from . import spend_fields, time_fields
+from .time_fields import AS_OF_HELP, at_engine
 
 # Defaults; the limits in force for a request come from its context (api.limits).
 MAX_PAGE = Limits.max_page_size
@@ -143,6 +144,8 @@ class Node:
     active: bool = strawberry.field(
         description="False when the vendor says inactive, it expired, its project is archived, "
                     "it was removed, or (people) no identity provider account is active.")
+    # The engine that produced the view (an `asOf` one), for the fields below; None: the request's.
+    eng: strawberry.Private[Optional[Engine]] = None
 
     @strawberry.field(description="Every property the sources state (no secret values: only ids, "
                                   "redacted values, hints and hashes).")
@@ -171,27 +174,38 @@ class Node:
 
     @strawberry.field(description="Resolved owners: direct, else through service account, project or team.")
     def owners(self, info: Info) -> list["Node"]:
-        return [node_from(v) for v in engine_at(info).owners(self.view.id)]
+        eng = self.eng or engine_at(info)
+        return [node_from(v, self.eng) for v in eng.owners(self.view.id)]
 
     @strawberry.field(description="Risk score with its reasons.")
     def risk(self, info: Info) -> Risk:
         from engine.risk import risk_of
-        score = risk_of(engine_at(info), self.view.id)
+        eng = engine_at(info)
+        score = risk_of(self.eng or eng, self.view.id)
         return Risk(score=score.score, reasons=[redact_text(f"{f.reason} (+{f.weight:g})") for f in score.factors],
                     factors=[RiskFactor(reason=redact_text(f.reason), weight=f.weight, detail=redact(f.detail))
                              for f in score.factors])
 
 
-def node_from(view: NodeView) -> Node:
+    @strawberry.field(description="When a source first stated it (history).")
+    def first_seen(self, info: Info) -> Optional[datetime]:
+        return time_fields.seen_of(self.eng or engine_at(info), self.view.id, "first_seen")
+
+    @strawberry.field(description="The last ingest run that stated it (history).")
+    def last_seen(self, info: Info) -> Optional[datetime]:
+        return time_fields.seen_of(self.eng or engine_at(info), self.view.id, "last_seen")
+
+
+def node_from(view: NodeView, eng: Optional[Engine] = None) -> Node:
     return Node(view=view, id=strawberry.ID(view.id), kind=_KINDS[view.kind],
-                name=redact_text(view.name) if view.name else None, active=view.active)
+                name=redact_text(view.name) if view.name else None, active=view.active, eng=eng)
 
 
 def node_of(engine: Engine, node_id: str) -> Node:
     view = engine.node(node_id)
     if view is None:
         raise error(f"no node with id {node_id!r}", NOT_FOUND)
-    return node_from(view)
+    return node_from(view, engine)
 
 
 @strawberry.type(description="A node reached by a traversal, with how and how strongly.")
@@ -205,10 +219,11 @@ class Reach:
     active: bool = strawberry.field(description="Whether the reached node is active (same as `node.active`).")
     depth: int = strawberry.field(description="Hops on the shortest path.")
     access: AccessLevel = strawberry.field(description="Strongest access any shortest path delivers.")
+    eng: strawberry.Private[Optional[Engine]] = None
 
     @strawberry.field(description="The node reached.")
     def node(self) -> Node:
-        return node_from(self.view)
+        return node_from(self.view, self.eng)
 
     @strawberry.field(description="One shortest path as node ids, from the traversal's start to its end.")
     def path(self) -> list[strawberry.ID]:
@@ -227,10 +242,10 @@ _KINDS = {k.value: k for k in _NodeKind}
 _ACCESS = {a.value: a for a in AccessLevel}
 
 
-def reach_of(r: _Reach, view: NodeView) -> Reach:
+def reach_of(r: _Reach, view: NodeView, eng: Optional[Engine] = None) -> Reach:
     return Reach(r=r, view=view, id=strawberry.ID(view.id), kind=_KINDS[view.kind],
                  name=redact_text(view.name) if view.name else None, active=view.active,
-                 depth=r.depth, access=_ACCESS[r.access])
+                 depth=r.depth, access=_ACCESS[r.access], eng=eng)
 
 
 def reaches(engine: Engine, rs: Sequence[_Reach], kind: Optional[str] = None,
@@ -242,7 +257,7 @@ def reaches(engine: Engine, rs: Sequence[_Reach], kind: Optional[str] = None,
             ctx.check_deadline()
         v = engine.node(r.node_id)
         if v is not None and (kind is None or v.kind == kind):
-            out.append(reach_of(r, v))
+            out.append(reach_of(r, v, engine))
     return out
 
 
@@ -352,7 +367,7 @@ class BlastRadius:
 
     @strawberry.field(description="The node the traversal starts from.")
     def source(self) -> Node:
-        return node_from(self.res.source)
+        return node_from(self.res.source, self.eng)
 
     @strawberry.field(description="Every node reachable over traversable edges within maxDepth "
                                   "(ordered by depth, then id). `reachableConnection` pages it.")
@@ -442,7 +457,7 @@ class Finding:
         if view is None:
             view = NodeView(id=self.f.subject_id, kind="Credential", name=None, active=False,
                             properties={"stub": True})
-        return node_from(view)
+        return node_from(view, self.eng)
 
     @strawberry.field(description="Edges, usage rows and timestamps the finding rests on.")
     def evidence(self) -> JSON:
@@ -469,20 +484,22 @@ class FindingEdge:
 FINDINGS_LOCK = threading.Lock()
 
 
-def findings_filtered(info: Info, rule: Optional[str], severity: Optional[str], subject) -> list:
+def findings_filtered(info: Info, rule: Optional[str], severity: Optional[str], subject,
+                      engine: Optional[Engine] = None) -> list:
     from engine.findings import findings as run_findings
     ctx = context_of(info)
+    eng = engine or ctx.engine
     wait = -1 if ctx.deadline is None else max(0.0, ctx.deadline - time.monotonic())
     if not FINDINGS_LOCK.acquire(timeout=wait):
         raise error("the rule pack is still being evaluated for the current data; retry shortly",
                     LIMIT_EXCEEDED, limit="timeout_seconds")
     try:
         if subject is not None:
-            return run_findings(ctx.engine, rule=rule, severity=severity, subject=str(subject))
+            return run_findings(eng, rule=rule, severity=severity, subject=str(subject))
         # Filtering tens of thousands of findings per page request adds up; the
         # (rule, severity) combinations are few, so keep each list for the generation.
-        return ctx.engine.cached(f"api:findings:{rule}:{severity}",
-                                 lambda: run_findings(ctx.engine, rule=rule, severity=severity))
+        return eng.cached(f"api:findings:{rule}:{severity}",
+                          lambda: run_findings(eng, rule=rule, severity=severity))
     except ValueError as exc:  # an unknown rule id
         raise error(str(exc), BAD_INPUT) from exc
     finally:
@@ -523,7 +540,7 @@ class RevocationStep:
     @strawberry.field(description="The target as a node, when it is one.")
     def target_node(self) -> Optional[Node]:
         view = self.eng.node(str(self.target))
-        return node_from(view) if view else None
+        return node_from(view, self.eng) if view else None
 
 
 @strawberry.type(description="For a responder holding one leaked key: who, what, since when, and what to revoke.")
@@ -578,24 +595,28 @@ def _not_found(exc: NodeNotFound):
 @strawberry.type(description="Questions about the identity graph. Every field is read-only.")
 class Query:
     @strawberry.field(description="One node by id; null when there is none.")
-    def node(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Node id.")]) -> Optional[Node]:
-        view = engine_at(info).node(str(id))
-        return node_from(view) if view else None
+    def node(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Node id.")],
+             as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,) -> Optional[Node]:
+        eng = at_engine(engine_at(info), as_of)
+        view = eng.node(str(id))
+        return node_from(view, eng if as_of is not None else None) if view else None
 
     @strawberry.field(description="Nodes, optionally of one kind, ordered by id, with cursor pagination.")
     def nodes(self, info: Info,
               kind: Annotated[Optional[str], strawberry.argument(description="A NodeKind name, e.g. `Credential`.")] = None,
               first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
               after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
+              as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,
               ) -> NodeConnection:
-        return _paginate_nodes(engine_at(info), kind, first, after, info)
+        return _paginate_nodes(at_engine(engine_at(info), as_of), kind, first, after, info)
 
     @strawberry.field(description="If this node is compromised: what is reachable, and how fast money burns.")
     def blast_radius(self, info: Info,
                      id: Annotated[strawberry.ID, strawberry.argument(description="The compromised node.")],
                      max_depth: Annotated[int, strawberry.argument(description="Hops to follow (capped by the server).")] = 8,
+                     as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,
                      ) -> BlastRadius:
-        eng = engine_at(info)
+        eng = at_engine(engine_at(info), as_of)
         try:
             return BlastRadius(res=eng.blast_radius(str(id), traversal_depth(max_depth, info)), eng=eng)
         except NodeNotFound as exc:
@@ -606,8 +627,9 @@ class Query:
     def who_can_reach(self, info: Info,
                       id: Annotated[strawberry.ID, strawberry.argument(description="The node to protect.")],
                       max_depth: Annotated[int, strawberry.argument(description="Hops to follow back (capped by the server).")] = 8,
+                      as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,
                       ) -> list[Reach]:
-        eng = engine_at(info)
+        eng = at_engine(engine_at(info), as_of)
         try:
             return reaches(eng, eng.who_can_reach(str(id), traversal_depth(max_depth, info)), info=info)
         except NodeNotFound as exc:
@@ -621,8 +643,9 @@ class Query:
             kind: Annotated[Optional[str], strawberry.argument(description="Only reachers of this NodeKind.")] = None,
             first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
             after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
+            as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,
     ) -> ReachConnection:
-        eng = engine_at(info)
+        eng = at_engine(engine_at(info), as_of)
         try:
             rs = eng.who_can_reach(str(id), traversal_depth(max_depth, info))
         except NodeNotFound as exc:
@@ -636,12 +659,13 @@ class Query:
                  subject: Annotated[Optional[strawberry.ID], strawberry.argument(description="Only findings about this node.")] = None,
                  first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
                  after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
+                 as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,
                  ) -> FindingConnection:
-        eng = engine_at(info)
+        eng = at_engine(engine_at(info), as_of)
         if severity is not None and severity not in Severity.__members__:
             raise error(f"unknown severity {severity!r} (critical, high, medium, low)", BAD_INPUT)
         page_size(first, info)  # reject a bad page size before the rules run
-        items = findings_filtered(info, rule, severity, subject)
+        items = findings_filtered(info, rule, severity, subject, eng)
         page, start, _ = _window(items, lambda f: f.id, first, after, info)
         edges = [FindingEdge(cursor=list_cursor(start + i, f.id), node=finding_of(f, eng))
                  for i, f in enumerate(page)]
@@ -653,13 +677,14 @@ class Query:
               group_by: Annotated[str, strawberry.argument(description="person, team, credential, tool, project, model or environment.")],
               from_: Annotated[Optional[date], strawberry.argument(name="from", description="First day included (UTC).")] = None,
               to: Annotated[Optional[date], strawberry.argument(description="Last day included (UTC).")] = None,
+              as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,
               ) -> list[SpendRow]:
         from engine.spend import GROUP_BYS, spend as run_spend
         if group_by not in GROUP_BYS:
             raise error(f"unknown groupBy {group_by!r} (one of {', '.join(GROUP_BYS)})", BAD_INPUT)
         if from_ and to and from_ > to:
             raise error("from is after to", BAD_INPUT)
-        rows = run_spend(engine_at(info), group_by, from_, to)
+        rows = run_spend(at_engine(engine_at(info), as_of), group_by, from_, to)
         return [SpendRow(key=r.key, usd=r.usd, input_tokens=r.input_tokens, output_tokens=r.output_tokens,
                          requests=r.requests, unpriced_requests=r.unpriced_requests,
                          unpriced_tokens=r.unpriced_tokens, detail=redact(r.detail)) for r in rows]
@@ -669,9 +694,10 @@ class Query:
     def trace_compromise(self, info: Info,
                          id: Annotated[strawberry.ID, strawberry.argument(description="The compromised key or grant.")],
                          since: Annotated[Optional[datetime], strawberry.argument(description="When the compromise began (default: its first exposure).")] = None,
+                         as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,
                          ) -> CompromiseTrace:
         from engine.trace import trace_compromise as run_trace
-        eng = engine_at(info)
+        eng = at_engine(engine_at(info), as_of)
         try:
             return CompromiseTrace(t=run_trace(eng, str(id), since), eng=eng)
         except NodeNotFound as exc:
@@ -689,6 +715,15 @@ class Query:
     claude_code_activity = strawberry.field(
         resolver=spend_fields.claude_code_activity,
         description="Claude Code activity per person and day (sessions, lines, tool actions); not spend.")
+
+    # Issue 16: time (resolvers in api/time_fields.py).
+    ingest_runs = strawberry.field(
+        resolver=time_fields.ingest_runs,
+        description="Recorded ingest (sync) runs, newest first; an incomplete one is flagged.")
+    drift = strawberry.field(
+        resolver=time_fields.drift,
+        description="What changed between two runs or times: nodes, edges and findings added, removed "
+                    "and changed (default: the run before the last, and the last).")
 
 
 class BurnpathSchema(strawberry.Schema):

@@ -198,7 +198,9 @@ class Engine:
             if hit is not None:
                 return hit
             loads = [r["started_at"] for r in self.store.runs()]
-            if loads and t >= max(loads):
+            # The current graph answers for a time at or after the latest load, unless
+            # usage recorded for days after that time must be left out.
+            if loads and t >= max(loads) and not self._usage_after(when_dt.date()):
                 eng = self if data_now and self._as_of is None else Engine(
                     self.store, as_of=now, rule_dirs=self.rule_dirs)
             else:
@@ -210,6 +212,15 @@ class Engine:
                 del self._at_engines[next(iter(self._at_engines))]
             self._at_engines[(gen, t, data_now)] = eng
             return eng
+
+    def _usage_after(self, day) -> bool:
+        last = getattr(self.store, "last_usage_day", None)
+        if last is not None:
+            latest = last()
+        else:
+            days = self.store.usage_columns(day, None).day
+            latest = date.fromisoformat(max(days)) if len(days) else None
+        return latest is not None and latest > day
 
     def sync_runs(self) -> list[dict[str, Any]]:
         """Recorded sync runs, newest first."""

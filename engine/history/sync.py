@@ -84,11 +84,9 @@ def summary_lines(run: dict) -> list[str]:
 def mixed_state(store) -> dict[str, Any] | None:
     """None when the last sync run completed (or none was recorded); else what a
     reader should be told: the store may hold a mix of two snapshots."""
-    runs = store.sync_runs()
-    if not runs or runs[-1]["complete"]:
+    latest, last_complete = store.sync_tail()
+    if latest is None or latest["complete"]:
         return None
-    last_complete = next((r for r in reversed(runs) if r["complete"]), None)
-    latest = runs[-1]
     return {"incompleteRun": latest["id"], "startedAt": latest["started_at"],
             "inProgress": latest["finished_at"] is None and not latest.get("error"),
             "lastCompleteRun": last_complete["id"] if last_complete else None,

@@ -294,6 +294,12 @@ class Store(ABC):
         """Recorded sync runs, oldest first (engine.history.sync.SyncRun fields)."""
         return []
 
+    def sync_tail(self) -> tuple[dict | None, dict | None]:
+        """(the latest sync run, the latest complete one): what readers are told about
+        mixed snapshots on every request (a store may read just these two)."""
+        runs = self.sync_runs()
+        return (runs[-1] if runs else None, next((r for r in reversed(runs) if r["complete"]), None))
+
     def statements(self, node_ids: list[str] | None = None, edge_srcs: list[str] | None = None,
                    edges: bool = True) -> tuple[list, list]:
         """(NodeStatements, EdgeStatements), of these node ids / edge sources when given."""

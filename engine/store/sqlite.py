@@ -513,6 +513,10 @@ class SQLiteStore(Store):
         from .sqlite_history import sync_runs
         return sync_runs(self._conn())
 
+    def sync_tail(self):
+        from .sqlite_history import sync_tail
+        return sync_tail(self._conn())
+
     def statements(self, node_ids: list[str] | None = None, edge_srcs: list[str] | None = None,
                    edges: bool = True):
         """(node statements, edge statements): current ones and kept versions, in one

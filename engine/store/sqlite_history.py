@@ -164,6 +164,16 @@ def sync_runs(conn) -> list[dict[str, Any]]:
     return out
 
 
+def sync_tail(conn) -> tuple[dict | None, dict | None]:
+    cols = ", ".join(SYNC_COLUMNS)
+    order = "ORDER BY at DESC, started_at DESC, id DESC LIMIT 1"
+    out = []
+    for where in ("", "WHERE complete = 1"):
+        r = conn.execute(f"SELECT {cols} FROM sync_runs {where} {order}").fetchone()
+        out.append(None if r is None else {**dict(zip(SYNC_COLUMNS, r)), "complete": bool(r[4])})
+    return out[0], out[1]
+
+
 def history_size(conn) -> dict[str, int]:
     """Rows and bytes history adds (versions kept, sync runs)."""
     out = {}
