@@ -131,3 +131,102 @@ def test_an_unfinished_run_stays_visible_until_a_later_one_completes(engine):
     engine.load_records([(openai(), True)], synced_at=T3)
     assert engine.mixed_state() is None
     assert [r["complete"] for r in engine.sync_runs()] == [True, False, True]
+
+
+# --- GraphQL -------------------------------------------------------------------
+
+def gql(eng: Engine, doc: str, **variables) -> dict:
+    from api.execute import execute
+    out = execute(eng, doc, variables)
+    assert not out.get("errors"), out["errors"]
+    return out
+
+
+def test_graphql_as_of_ingest_runs_and_drift(engine):
+    engine.load_records([(openai(), True), (google(), True)], synced_at=T1)
+    engine.load_records([(openai(key_status="revoked"), True), (google(grant=False), True)], synced_at=T2)
+    doc = """query($id: ID!, $at: DateTime) {
+      blastRadius(id: $id, asOf: $at) { reachable { node { id firstSeen } } dataSources { id } }
+      node(id: $id, asOf: $at) { active properties firstSeen lastSeen owners { id } }
+      whoCanReach(id: "data:crm", asOf: $at) { node { id } }
+      nodes(kind: "OAuthGrant", asOf: $at) { totalCount }
+      findings(asOf: $at) { totalCount }
+      spend(groupBy: "credential", asOf: $at) { key usd }
+      traceCompromise(id: $id, asOf: $at) { blastRadius { dataSources { id } } }
+    }"""
+    then = gql(engine, doc, id=KEY, at="2026-01-01T06:00:00Z")["data"]
+    now = gql(engine, doc, id=KEY)["data"]
+    assert [r["id"] for r in then["blastRadius"]["dataSources"]] == ["data:crm"]
+    assert now["blastRadius"]["dataSources"] == []
+    assert then["traceCompromise"]["blastRadius"]["dataSources"] == [{"id": "data:crm"}]
+    assert now["traceCompromise"]["blastRadius"]["dataSources"] == []
+    assert then["node"]["active"] and not now["node"]["active"]
+    assert then["node"]["properties"]["status"] == "active"
+    assert now["node"]["firstSeen"].startswith("2026-01-01") and now["node"]["lastSeen"].startswith("2026-01-02")
+    assert (then["nodes"]["totalCount"], now["nodes"]["totalCount"]) == (1, 0)
+    assert {r["node"]["id"] for r in then["whoCanReach"]} >= {KEY, SA, GRANT}
+    runs = gql(engine, "{ ingestRuns(first: 1) { totalCount nodes { id complete sources added changed removed "
+                       "startedAt finishedAt warnings version } pageInfo { hasNextPage endCursor } } }")["data"]
+    page = runs["ingestRuns"]
+    assert page["totalCount"] == 2 and page["pageInfo"]["hasNextPage"]
+    latest = page["nodes"][0]
+    assert latest["complete"] and latest["sources"] == ["openai", "google"]
+    assert (latest["added"], latest["changed"], latest["removed"]) == (0, 1, 1)
+    d = gql(engine, """{ drift { from to fromRun toRun
+        added { nodes { id } } removed { nodes { id kind } edges { source target kind } }
+        changed { nodes { id changes { field before after } } } } }""")["data"]["drift"]
+    assert d["removed"]["nodes"] == [{"id": GRANT, "kind": "OAuthGrant"}]
+    assert {"source": GRANT, "target": "saas:crm", "kind": "GRANTS"} in d["removed"]["edges"]
+    changes = {c["field"]: (c["before"], c["after"]) for c in d["changed"]["nodes"][0]["changes"]}
+    assert changes["status"] == ("active", "revoked") and changes["active"] == (True, False)
+    bad = __import__("api.execute", fromlist=["execute"]).execute(engine, '{ drift(from: "nonsense") { to } }')
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_INPUT" and "nonsense" in bad["errors"][0]["message"]
+
+
+def test_graphql_flags_an_incomplete_run(engine):
+    from api.execute import execute
+    from engine.history import sync
+    engine.load_records([(openai(), True)], synced_at=T1)
+    assert "extensions" not in execute(engine, "{ nodes { totalCount } }")
+    sync.start(engine.store, T2)
+    engine.store.sync = None
+    out = execute(engine, "{ ingestRuns { nodes { complete finishedAt } } }")
+    assert out["extensions"]["ingest"]["lastCompleteRun"] == engine.sync_runs()[1]["id"]
+    assert out["data"]["ingestRuns"]["nodes"][0] == {"complete": False, "finishedAt": None}
+
+
+# --- the command line ----------------------------------------------------------
+
+def test_cli_ingest_summary_runs_and_drift(tmp_path, capsys):
+    import json
+    import shutil
+    from pathlib import Path
+    from api.cli import main
+    snap = tmp_path / "snap"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures" / "demo", snap)
+    db = str(tmp_path / "d.db")
+    assert main(["ingest", str(snap), "--db", db, "--synced-at", "2026-11-20T00:00:00Z"]) == 0
+    first = capsys.readouterr().out
+    assert "added" in first and "identities added" in first
+    assert main(["ingest", str(snap), "--db", db, "--synced-at", "2026-11-21T00:00:00Z"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("no change")
+    tokens = snap / "google/admin/directory/v1/users/110000000000000000004/tokens.json"
+    doc = json.loads(tokens.read_text())
+    gone = doc["items"].pop(0)["clientId"]
+    tokens.write_text(json.dumps(doc))
+    assert main(["ingest", str(snap), "--db", db, "--synced-at", "2026-11-22T00:00:00Z"]) == 0
+    out = capsys.readouterr().out
+    grant = f"google:token:110000000000000000004:{gone}"
+    assert f"identities removed (2): google:oauth_client:{gone}, {grant}" in out
+    assert main(["ingest", str(snap), "--db", db, "--synced-at", "2026-11-01T00:00:00Z"]) == 2
+    assert "before the last sync run" in capsys.readouterr().err
+    assert main(["runs", "--db", db]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and "+0 ~0 -2" in lines[1] and "+0 ~0 -0" in lines[2]
+    assert main(["drift", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "nodes removed (2):" in out and grant in out and "-GRANTS->" in out
+    assert main(["drift", "--db", db, "--from", lines[3].split()[0], "--to", lines[2].split()[0]]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("no change")
+    assert main(["drift", "--db", db, "--from", "yesterday-ish"]) == 2
+    assert "neither a sync run id" in capsys.readouterr().err
