@@ -100,6 +100,16 @@ class HistoricalStore(Store):
     def sync_runs(self) -> list[dict[str, Any]]:
         return [r for r in self.base.sync_runs() if r["at"] <= self.at]
 
+    def statements(self, node_ids=None, edge_srcs=None, edges: bool = True):
+        return self.base.statements(node_ids, edge_srcs, edges)
+
+    def node_seen(self, node_id: str):
+        return self.base.node_seen(node_id)
+
+    def sync_tail(self):
+        runs = self.sync_runs()
+        return (runs[-1] if runs else None, next((r for r in reversed(runs) if r["complete"]), None))
+
     def settings(self):
         return self.base.settings()
 

@@ -553,3 +553,7 @@ def new_model(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
                         message=f"{view.id}: first call to {model} on {day.isoformat()} after "
                                 f"{(day - start).days} days on {', '.join(prior)}"))
     return hits
+
+
+# Checks that compare sync runs (engine.history) register themselves on import.
+from . import time_checks  # noqa: E402,F401
