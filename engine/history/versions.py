@@ -7,7 +7,7 @@ the identity's standing: kind, active/status, owner, scopes, access, expiry,
 environment, approval, and a statement coming back after its removal.
 
 Both stores decide with these same names: the embedded store in SQL
-(`sqlite_changed_sql`, evaluated inside its upsert), Neo4j in Python (`changed`).
+(`sqlite_changed_sql`, in its load's statements), Neo4j in Python (`changed`).
 """
 from __future__ import annotations
 
@@ -67,20 +67,18 @@ def changed(old: dict, new: dict) -> bool:
     return any(_prop(po, n) != _prop(pn, n) for n in MATTERS)
 
 
-def sqlite_changed_sql(table: str, node: bool) -> str:
-    """The SQL condition, inside `INSERT ... ON CONFLICT DO UPDATE SET`, that is true
-    when the incoming row (`excluded`) starts a new version of the stored one."""
-    t = table
+def sqlite_changed_sql(old: str, kind: str | None, active: str | None, props: str) -> str:
+    """The SQL condition, true when a statement (`kind`, `active`, `props`: SQL
+    expressions; None for edges) starts a new version of the stored row `old`."""
     # JSON text is written with sorted keys, so equal text is equal properties: the
-    # per-property comparison runs only when the text differs.
-    props = " OR ".join(
-        f"json_extract({t}.properties, '$.{n}') IS NOT json_extract(excluded.properties, '$.{n}')"
-        for n in MATTERS)
-    parts = [f"{t}.removed_at IS NOT NULL"]
-    if node:
-        parts += [f"{t}.kind IS NOT excluded.kind", f"{t}.active IS NOT excluded.active"]
-    # (json_valid: text json.dumps wrote with NaN is no JSON to SQLite; it counts as
-    # a change rather than failing the load.)
-    parts.append(f"({t}.properties <> excluded.properties AND (NOT json_valid({t}.properties) "
-                 f"OR NOT json_valid(excluded.properties) OR {props}))")
+    # per-property comparison runs only when the text differs. (json_valid: text
+    # json.dumps wrote with NaN is no JSON to SQLite; it counts as a change rather
+    # than failing the load.)
+    each = " OR ".join(f"json_extract({old}.properties, '$.{n}') IS NOT json_extract({props}, '$.{n}')"
+                       for n in MATTERS)
+    parts = [f"{old}.removed_at IS NOT NULL"]
+    if kind is not None:
+        parts += [f"{old}.kind IS NOT {kind}", f"{old}.active IS NOT {active}"]
+    parts.append(f"({old}.properties <> {props} AND (NOT json_valid({old}.properties) "
+                 f"OR NOT json_valid({props}) OR {each}))")
     return "(" + " OR ".join(parts) + ")"

@@ -151,7 +151,7 @@ def prepare(records: Records, sort: bool = SORT_ROWS) -> PreparedLoad:
 
 # Node and edge upserts keep first_seen and move `since` on a new version
 # (engine.store.sqlite_history).
-from .sqlite_history import EDGE_SQL, NODE_SQL  # noqa: E402
+from .sqlite_history import EDGE_HIST_SQL, EDGE_SQL, NODE_HIST_SQL, NODE_SQL  # noqa: E402
 USAGE_SQL = (
     "INSERT INTO usage(source, key, day, model, credential_id, project_id, account_id, "
     "input_tokens, output_tokens, cached_input_tokens, requests, vendor_usd, properties, "
@@ -196,6 +196,10 @@ def write(conn, prep: PreparedLoad, complete: bool, sync: tuple[str, str] | None
         seen_before = conn.execute("SELECT 1 FROM runs WHERE source=? LIMIT 1", (source,)).fetchone()
         conn.execute("INSERT INTO runs(id, source, started_at, complete, files, sync_id) "
                      "VALUES (?,?,?,?,?,?)", (run_id, source, now, int(complete), prep.files, sync_id))
+        if seen_before:     # keep what this load's statements supersede (sqlite_history)
+            for sql, rows in ((NODE_HIST_SQL, prep.nodes), (EDGE_HIST_SQL, prep.edges)):
+                if rows:
+                    conn.executemany(sql, rows)
         for sql, rows in ((NODE_SQL, prep.nodes), (EDGE_SQL, prep.edges), (USAGE_SQL, prep.usage),
                           (COST_SQL, prep.costs), (ACTIVITY_SQL, prep.activity),
                           (SETTING_SQL, prep.settings)):
