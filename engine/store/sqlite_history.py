@@ -1,7 +1,9 @@
 """The embedded store's history: sync runs, first/last seen, and superseded versions.
 
-- `node_src` / `edge_src` rows carry `first_seen` (the first load that stated them)
-  and `since` (when the current version began). The load's upsert moves `since`
+- `node_src` / `edge_src` rows carry `since`: the load (the `runs` rowid, a few
+  bytes, where a timestamp would grow the tables ~12%) that began the current
+  version; a statement's first seen is its earliest version's start. The load's
+  upsert moves `since`
   only when the incoming statement starts a new version (engine.history.versions:
   a change that matters, or a statement coming back after its removal); anything
   else updates the current version in place.
@@ -11,8 +13,9 @@
   source's first load skips that (nothing of it is stored), and a re-load of the
   same data copies nothing. (Not a trigger: a table with an update trigger makes
   SQLite's upserts about four times slower, even when the trigger never fires.)
-- The time a load is observed at (its sync run's `at`) is put in `meta` (`load_at`)
-  inside the load's transaction; the upsert and the removal marks read it there.
+- The load's sequence number and the time it is observed at (its sync run's `at`)
+  are put in `meta` (`load_seq`, `load_at`) inside the load's transaction; the
+  statements read them there.
 - `sync_runs`: one row per ingest (engine.history.sync), written when it starts and
   again when it ends, so an ingest that never finished stays visible as incomplete.
 """
@@ -32,21 +35,22 @@ CREATE TABLE IF NOT EXISTS sync_runs (
   changed INTEGER NOT NULL DEFAULT 0, removed INTEGER NOT NULL DEFAULT 0,
   warnings TEXT NOT NULL DEFAULT '[]', version TEXT, error TEXT, summary TEXT);
 CREATE TABLE IF NOT EXISTS node_hist (
-  id TEXT NOT NULL, source TEXT NOT NULL, valid_from TEXT, valid_to TEXT NOT NULL,
+  id TEXT NOT NULL, source TEXT NOT NULL, valid_from INTEGER, valid_to TEXT NOT NULL,
   kind TEXT NOT NULL, name TEXT, active INTEGER, properties TEXT NOT NULL,
   enrichment INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS node_hist_id ON node_hist(id);
 CREATE TABLE IF NOT EXISTS edge_hist (
   src TEXT NOT NULL, kind TEXT NOT NULL, dst TEXT NOT NULL, source TEXT NOT NULL,
-  valid_from TEXT, valid_to TEXT NOT NULL, properties TEXT NOT NULL);
+  valid_from INTEGER, valid_to TEXT NOT NULL, properties TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS edge_hist_src ON edge_hist(src);
 """
 
 # Columns added to tables of stores made before history was kept.
-ADDED_COLUMNS = (("node_src", "first_seen"), ("node_src", "since"), ("edge_src", "first_seen"),
-                 ("edge_src", "since"), ("runs", "sync_id"))
+ADDED_COLUMNS = (("node_src", "since", "INTEGER"), ("edge_src", "since", "INTEGER"),
+                 ("runs", "sync_id", "TEXT"))
 
 LOAD_AT = "(SELECT value FROM meta WHERE key='load_at')"
+LOAD_SEQ = "(SELECT CAST(value AS INTEGER) FROM meta WHERE key='load_seq')"
 
 # Bound to the same row tuples as NODE_SQL / EDGE_SQL (?4, ?7, ?8 and ?6 are named
 # only so that every value of the tuple is bound).
@@ -64,49 +68,60 @@ EDGE_HIST_SQL = (
 
 NODE_SQL = (
     "INSERT INTO node_src(id, source, kind, name, active, properties, enrichment, run_id, "
-    f"removed_at, first_seen, since) VALUES (?,?,?,?,?,?,?,?,NULL,{LOAD_AT},{LOAD_AT}) "
+    f"removed_at, since) VALUES (?,?,?,?,?,?,?,?,NULL,{LOAD_SEQ}) "
     "ON CONFLICT(id, source) DO UPDATE SET "
     f"since=CASE WHEN {sqlite_changed_sql('node_src', 'excluded.kind', 'excluded.active', 'excluded.properties')} THEN excluded.since ELSE node_src.since END, "
     "kind=excluded.kind, name=excluded.name, active=excluded.active, "
     "properties=excluded.properties, enrichment=excluded.enrichment, "
     "run_id=excluded.run_id, removed_at=NULL")
 EDGE_SQL = (
-    "INSERT INTO edge_src(src, kind, dst, source, properties, run_id, removed_at, first_seen, since) "
-    f"VALUES (?,?,?,?,?,?,NULL,{LOAD_AT},{LOAD_AT}) ON CONFLICT(src, kind, dst, source) DO UPDATE SET "
+    "INSERT INTO edge_src(src, kind, dst, source, properties, run_id, removed_at, since) "
+    f"VALUES (?,?,?,?,?,?,NULL,{LOAD_SEQ}) ON CONFLICT(src, kind, dst, source) DO UPDATE SET "
     f"since=CASE WHEN {sqlite_changed_sql('edge_src', None, None, 'excluded.properties')} THEN excluded.since ELSE edge_src.since END, "
     "properties=excluded.properties, run_id=excluded.run_id, removed_at=NULL")
 
 
 def ensure(conn) -> None:
     """Create the history tables and add the columns an older store lacks."""
-    for table, column in ADDED_COLUMNS:
+    for table, column, sql_type in ADDED_COLUMNS:
         have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
         if column not in have:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
     conn.executescript(HISTORY_TABLES)
     for name in ("node_src_version", "edge_src_version"):   # (an earlier draft's triggers)
         conn.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
-def set_load_at(conn, at: str) -> None:
-    """Inside a load's transaction: the time its statements are observed at."""
-    conn.execute("INSERT INTO meta(key, value) VALUES('load_at', ?) "
-                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (at,))
+def set_load(conn, run_id: str, at: str) -> None:
+    """Inside a load's transaction, after its `runs` row: its sequence number and the
+    time its statements are observed at."""
+    seq, = conn.execute("SELECT rowid FROM runs WHERE id = ?", (run_id,)).fetchone()
+    conn.executemany("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                     (("load_at", at), ("load_seq", str(seq))))
+
+
+def _load_times(conn) -> dict[int, str]:
+    return dict(conn.execute("SELECT rowid, started_at FROM runs"))
 
 
 def node_statements(conn, ids: list[str] | None = None) -> list[NodeStatement]:
-    """Current statements and kept versions (of `ids` only, when given)."""
+    """Current statements and kept versions (of `ids` only, when given). A `since` of
+    no load (rows stored before history was kept) is None: since ever."""
+    at = _load_times(conn).get
     cur_sql = ("SELECT id, source, kind, name, active, properties, enrichment, since, removed_at "
                "FROM node_src")
     hist_sql = ("SELECT id, source, kind, name, active, properties, enrichment, valid_from, valid_to "
                 "FROM node_hist")
-    return [NodeStatement(*r) for r in _rows(conn, cur_sql, hist_sql, "id", ids)]
+    return [NodeStatement(*r[:7], at(r[7]) if type(r[7]) is int else r[7], r[8])
+            for r in _rows(conn, cur_sql, hist_sql, "id", ids)]
 
 
 def edge_statements(conn, srcs: list[str] | None = None) -> list[EdgeStatement]:
     cur_sql = "SELECT src, kind, dst, source, properties, since, removed_at FROM edge_src"
     hist_sql = "SELECT src, kind, dst, source, properties, valid_from, valid_to FROM edge_hist"
-    return [EdgeStatement(*r) for r in _rows(conn, cur_sql, hist_sql, "src", srcs)]
+    at = _load_times(conn).get
+    return [EdgeStatement(*r[:5], at(r[5]) if type(r[5]) is int else r[5], r[6])
+            for r in _rows(conn, cur_sql, hist_sql, "src", srcs)]
 
 
 def _rows(conn, cur_sql: str, hist_sql: str, col: str, keys: list[str] | None):
@@ -126,15 +141,16 @@ def seen(conn, node_id: str) -> dict[str, Any] | None:
     """first_seen, last_seen (the latest load that stated it) and removed_at of a node,
     over the sources stating it."""
     rows = conn.execute(
-        "SELECT n.first_seen, COALESCE(s.at, r.started_at), n.removed_at FROM node_src n "
+        "SELECT COALESCE(s.at, r.started_at), n.removed_at FROM node_src n "
         "LEFT JOIN runs r ON r.id = n.run_id LEFT JOIN sync_runs s ON s.id = r.sync_id "
         "WHERE n.id = ?", (node_id,)).fetchall()
     if not rows:
         return None
-    firsts = [r[0] for r in rows if r[0]]
-    lasts = [r[1] for r in rows if r[1]]
-    removed = [r[2] for r in rows]
-    versions = conn.execute("SELECT count(*) FROM node_hist WHERE id=?", (node_id,)).fetchone()[0]
+    statements = node_statements(conn, [node_id])
+    firsts = [s.valid_from for s in statements if s.valid_from]
+    lasts = [r[0] for r in rows if r[0]]
+    removed = [r[1] for r in rows]
+    versions = len(statements) - len(rows)
     return {"first_seen": min(firsts) if firsts else None, "last_seen": max(lasts) if lasts else None,
             "removed_at": None if any(r is None for r in removed) else max(removed),
             "versions": versions + 1}

@@ -183,19 +183,19 @@ def write(conn, prep: PreparedLoad, complete: bool, sync: tuple[str, str] | None
     mode); a failure rolls everything of it back. `sync`: (sync run id, the time the
     load is observed at), else none and now."""
     from .sqlite import _dumps
-    from .sqlite_history import set_load_at
+    from .sqlite_history import set_load
     source, run_id = prep.source, prep.run_id
     # (A bare load, outside a sync run, keeps the second-resolution stamps it always had.)
     sync_id, now = sync if sync is not None else (None, _now())
     removed: dict[str, int] = {}
     with _immediate(conn):
-        set_load_at(conn, now)
         # Did this source ever load before? If not, a re-sync has nothing to mark removed
         # (every row of a source is written by a load that records its run), and the
         # full-table scans that look for stale rows can be skipped.
         seen_before = conn.execute("SELECT 1 FROM runs WHERE source=? LIMIT 1", (source,)).fetchone()
         conn.execute("INSERT INTO runs(id, source, started_at, complete, files, sync_id) "
                      "VALUES (?,?,?,?,?,?)", (run_id, source, now, int(complete), prep.files, sync_id))
+        set_load(conn, run_id, now)
         if seen_before:     # keep what this load's statements supersede (sqlite_history)
             for sql, rows in ((NODE_HIST_SQL, prep.nodes), (EDGE_HIST_SQL, prep.edges)):
                 if rows:
