@@ -124,8 +124,11 @@ def _json(body: dict, status: int = 200, headers: dict | None = None) -> JSONRes
 
 def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection: bool = True,
                limits: Optional[Limits] = None, access_log: Optional[TextIO] = None,
-               warm_up: bool = False) -> FastAPI:
+               warm_up: bool = False, allow_local_admin: bool = False) -> FastAPI:
+    """`allow_local_admin`: with no API tokens in the store, loopback callers may also
+    run mutations (ingest, createToken); without it they may only read."""
     limits = limits or Limits()
+    open_role = "admin" if allow_local_admin else "reader"
     tokens = TokenStore(engine.store)
     pool = ThreadPoolExecutor(max_workers=limits.workers, thread_name_prefix="graphql")
     logger = access_logger(access_log)
@@ -194,7 +197,7 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
 
     async def execute(request: Request, document: Any, variables: Any, operation_name: Any,
                       rec: Optional[TokenRecord], queries_only: bool = False) -> Response:
-        role = rec.role if rec else "admin"
+        role = rec.role if rec else open_role
         request.state.role = role
         request.state.token_id = rec.id if rec else None
         if isinstance(operation_name, str):

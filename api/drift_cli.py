@@ -2,20 +2,21 @@
 from __future__ import annotations
 
 import json
-import sys
 
 SHOWN = 50      # items printed per list (all of them with --json)
 
 
-def add_parser(sub) -> None:
-    from .cli import add_db_options
-    sp = add_db_options(sub.add_parser("drift", help="what changed between two ingest runs"))
+from .cli_options import CliError, add_store_options, open_engine
+
+
+def add_parser(sub):
+    sp = add_store_options(sub.add_parser("drift", help="what changed between two ingest runs"), as_of=False)
     sp.add_argument("--from", dest="frm", default=None, metavar="RUN|TIME",
                     help="a run id (see `burnpath runs`) or a time (default: the run before the last)")
     sp.add_argument("--to", default=None, metavar="RUN|TIME", help="a run id or a time (default: the last run)")
     sp.add_argument("--no-findings", action="store_true", help="nodes and edges only (no rule evaluation)")
     sp.add_argument("--json", action="store_true", help="print the drift as JSON")
-    sp.set_defaults(func=run)
+    return sp
 
 
 def _value(v) -> str:
@@ -25,14 +26,12 @@ def _value(v) -> str:
 
 def run(args) -> int:
     from engine.history.timeline import TimelineError, drift_doc
-    from .cli import open_engine
     from .redact import redact
     engine = open_engine(args)
     try:
         d = engine.drift(args.frm, args.to, findings=not args.no_findings)
     except TimelineError as exc:
-        print(f"burnpath drift: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(str(exc)) from exc
     finally:
         engine.close()
     doc = redact(drift_doc(d))

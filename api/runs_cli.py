@@ -4,12 +4,15 @@ from __future__ import annotations
 import json
 
 
-def add_parser(sub) -> None:
-    from .cli import add_db_options
-    sp = add_db_options(sub.add_parser("runs", help="list the recorded ingest runs, newest first"))
+from .cli_options import add_store_options, open_engine
+
+
+def add_parser(sub):
+    sp = add_store_options(sub.add_parser("runs", help="list the recorded ingest runs, newest first"),
+                           as_of=False, rules=False)
     sp.add_argument("--limit", type=int, default=20, help="runs to show (default 20; 0: all)")
     sp.add_argument("--json", action="store_true", help="print the runs as JSON")
-    sp.set_defaults(func=run)
+    return sp
 
 
 def _line(r: dict) -> str:
@@ -24,7 +27,6 @@ def _line(r: dict) -> str:
 
 
 def run(args) -> int:
-    from .cli import open_engine
     engine = open_engine(args)
     try:
         runs = engine.sync_runs()

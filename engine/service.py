@@ -127,13 +127,14 @@ class Engine:
 
     # --- ingest -------------------------------------------------------------
     def ingest(self, paths: list[str | Path], parallel: bool | None = None,
-               synced_at: datetime | str | None = None) -> list[LoadResult]:
+               on_written=None, synced_at: datetime | str | None = None) -> list[LoadResult]:
         """Parse and write source by source, each in one transaction, so memory is
         bounded by the largest two sources rather than the whole snapshot; on a large
         snapshot the next source is parsed in a worker process while this one is written
         (ingest.pipeline; `parallel` forces that on or off). A bad file stops the ingest
         with nothing of its source written; sources already written stay (the error
-        carries their results as `loaded`).
+        carries their results as `loaded`). `on_written(result)` hears of each source
+        as it is committed (the CLI's progress display).
 
         The whole ingest is one sync run (engine.history.sync), observed at
         `synced_at` (default now); `last_sync` holds it afterwards, with what changed."""
@@ -143,7 +144,7 @@ class Engine:
         loads = plan(paths)
         run = sync.start(self.store, synced_at)
         try:
-            results = ingest_loads(self.store, loads, parallel)
+            results = ingest_loads(self.store, loads, parallel, on_written)
         except BaseException as exc:
             self.store.sync = None
             loaded = getattr(exc, "loaded", None) or []
