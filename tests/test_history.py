@@ -123,14 +123,19 @@ def test_an_unfinished_run_stays_visible_until_a_later_one_completes(engine):
     from engine.history import sync
     engine.load_records([(openai(), True)], synced_at=T1)
     assert engine.mixed_state() is None
-    sync.start(engine.store, T2)        # a process that died mid-ingest leaves this
+    sync.start(engine.store, "2026-01-01T06:00:00Z")   # died before writing anything:
+    engine.store.sync = None
+    assert engine.mixed_state() is None                   # incomplete, but nothing is mixed
+    assert not engine.sync_runs()[0]["complete"]
+    sync.start(engine.store, T2)        # a process that died after one source committed
+    engine.store.load(openai(key_status="revoked"), True)
     engine.store.sync = None
     state = engine.mixed_state()
-    assert state and state["lastCompleteRun"] == engine.sync_runs()[1]["id"]
+    assert state and state["lastCompleteRun"] == engine.sync_runs()[2]["id"]
     assert not engine.sync_runs()[0]["complete"]
     engine.load_records([(openai(), True)], synced_at=T3)
     assert engine.mixed_state() is None
-    assert [r["complete"] for r in engine.sync_runs()] == [True, False, True]
+    assert [r["complete"] for r in engine.sync_runs()] == [True, False, False, True]
 
 
 # --- GraphQL -------------------------------------------------------------------
@@ -189,6 +194,7 @@ def test_graphql_flags_an_incomplete_run(engine):
     engine.load_records([(openai(), True)], synced_at=T1)
     assert "extensions" not in execute(engine, "{ nodes { totalCount } }")
     sync.start(engine.store, T2)
+    engine.store.load(openai(key_status="revoked"), True)
     engine.store.sync = None
     out = execute(engine, "{ ingestRuns { nodes { complete finishedAt } } }")
     assert out["extensions"]["ingest"]["lastCompleteRun"] == engine.sync_runs()[1]["id"]

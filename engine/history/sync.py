@@ -82,10 +82,15 @@ def summary_lines(run: dict) -> list[str]:
 
 
 def mixed_state(store) -> dict[str, Any] | None:
-    """None when the last sync run completed (or none was recorded); else what a
-    reader should be told: the store may hold a mix of two snapshots."""
+    """None when the last sync run completed (or none was recorded, or it wrote
+    nothing); else what a reader should be told: the store may hold a mix of two
+    snapshots."""
     latest, last_complete = store.sync_tail()
     if latest is None or latest["complete"]:
+        return None
+    # A run that committed no source (it failed on its first, or has not written one
+    # yet) left the store as it was: nothing is mixed.
+    if not any(r.get("sync_id") == latest["id"] for r in store.runs()):
         return None
     return {"incompleteRun": latest["id"], "startedAt": latest["started_at"],
             "inProgress": latest["finished_at"] is None and not latest.get("error"),

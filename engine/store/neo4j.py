@@ -691,7 +691,8 @@ class Neo4jStore(Store):
         out = [{"id": p["id"], "source": p["source"], "started_at": p["started_at"],
                 "finished_at": p.get("finished_at"), "complete": bool(p["complete"]),
                 "counts": json.loads(p.get("counts") or "{}"),
-                "removed": json.loads(p.get("removed") or "{}")} for p in (r["p"] for r in rows)]
+                "removed": json.loads(p.get("removed") or "{}"), "sync_id": p.get("sync_id")}
+               for p in (r["p"] for r in rows)]
         out.sort(key=lambda r: (r["started_at"], r["id"]))
         return out
 

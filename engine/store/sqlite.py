@@ -492,11 +492,11 @@ class SQLiteStore(Store):
 
     def runs(self) -> list[dict[str, Any]]:
         cur = self._conn().execute(
-            "SELECT id, source, started_at, finished_at, complete, counts, removed FROM runs "
+            "SELECT id, source, started_at, finished_at, complete, counts, removed, sync_id FROM runs "
             "ORDER BY started_at, id")
         return [{"id": r[0], "source": r[1], "started_at": r[2], "finished_at": r[3],
                  "complete": bool(r[4]), "counts": json.loads(r[5] or "{}"),
-                 "removed": json.loads(r[6] or "{}")} for r in cur]
+                 "removed": json.loads(r[6] or "{}"), "sync_id": r[7]} for r in cur]
 
     # --- history (engine.store.sqlite_history) --------------------------------
     def begin_sync(self, run: dict) -> None:
