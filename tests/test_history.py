@@ -14,13 +14,6 @@ GRANT = "google:token:u1:c1"
 T1, T2, T3 = "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"
 
 
-@pytest.fixture
-def sql_engine(tmp_path):
-    eng = Engine.open(str(tmp_path / "h.db"))
-    yield eng
-    eng.close()
-
-
 @pytest.fixture(params=["sqlite", "neo4j"])
 def engine(request, tmp_path):
     if request.param == "sqlite":

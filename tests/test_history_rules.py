@@ -5,24 +5,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
-
 from engine.findings import findings
 from engine.model import Edge, EdgeKind, Node, NodeKind, Records, UsageRow
 from engine.service import Engine
 from tests.neo4j_support import neo4j_engine, neo4j_url  # noqa: F401 (fixtures)
+from tests.test_history import engine  # noqa: F401 (the fixture: each test on both stores)
 
 T1, T2, T3 = "2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"
-
-
-@pytest.fixture(params=["sqlite", "neo4j"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        eng = Engine.open(str(tmp_path / "r.db"))
-        yield eng
-        eng.close()
-    else:
-        yield request.getfixturevalue("neo4j_engine")
 
 
 def okta() -> Records:

@@ -297,9 +297,15 @@ class Neo4jStore(Store):
         self._driver.close()
 
     def _read(self, fn, *args):
+        return self._transact("execute_read", fn, *args)
+
+    def _write(self, fn, *args):
+        return self._transact("execute_write", fn, *args)
+
+    def _transact(self, how: str, fn, *args):
         try:
             with self._session() as s:
-                return s.execute_read(fn, *args)
+                return getattr(s, how)(fn, *args)
         except Exception as exc:
             raise self._error(exc) from exc
 
@@ -697,13 +703,6 @@ class Neo4jStore(Store):
         return out
 
     # --- history (engine.store.neo4j_history) ---------------------------------
-    def _write(self, fn, *args):
-        try:
-            with self._session() as s:
-                return s.execute_write(fn, *args)
-        except Exception as exc:
-            raise self._error(exc) from exc
-
     def begin_sync(self, run: dict) -> None:
         from .neo4j_history import begin_sync
         self._write(begin_sync, run)
@@ -749,8 +748,4 @@ class Neo4jStore(Store):
             else:
                 tx.run("MERGE (m:BurnpathMeta {key: $key}) SET m.value = $value",
                        key=key, value=value).consume()
-        try:
-            with self._session() as s:
-                s.execute_write(run)
-        except Exception as exc:
-            raise self._error(exc) from exc
+        self._write(run)
