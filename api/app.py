@@ -339,8 +339,13 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
     async def readyz() -> Response:
         """Readiness: the store answers and its graph is loaded for the current data."""
         def check() -> dict:
+            from .time_fields import mixed_state_extension
             with engine.pinned() as generation:
-                return {"status": "ready", "generation": generation, "nodes": engine.node_count()}
+                body = {"status": "ready", "generation": generation, "nodes": engine.node_count()}
+                mixed = mixed_state_extension(engine)
+            if mixed is not None:   # ready, but say plainly that the data may be mixed
+                body["ingest"] = mixed
+            return body
 
         loop = asyncio.get_running_loop()
         try:

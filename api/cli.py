@@ -23,6 +23,8 @@ VERBS = [
     "api.ingest_cli",
     "api.query_cli",
     "api.findings_cli",
+    "api.runs_cli",
+    "api.drift_cli",
     "api.serve_cli",
     "api.collect_cli",
     "api.alert_cli",

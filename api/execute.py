@@ -143,6 +143,11 @@ def run(engine: Engine, document: Any, variables: Optional[dict[str, Any]] = Non
             return _fail(error(f"the data changed {READ_ATTEMPTS} times while the query ran; retry",
                                LIMIT_EXCEEDED, limit="read_attempts"), mask, **known)
     body: dict[str, Any] = {"data": result.data}
+    # The last ingest did not complete: the answer may mix two snapshots (issue 13).
+    from .time_fields import mixed_state_extension
+    mixed = mixed_state_extension(engine)
+    if mixed is not None:
+        body["extensions"] = {"ingest": mixed}
     codes: list[str] = []
     if result.errors:
         body["errors"] = format_errors(result.errors, mask=mask)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .cli_options import add_store_options, db_url, embedded_files, is_embedded, open_engine
+from .cli_options import CliError, add_store_options, db_url, embedded_files, is_embedded, open_engine
 from .ingest_progress import ingest_progress, wants_progress
 
 
@@ -16,11 +16,15 @@ def add_parser(sub):
     sp.add_argument("paths", nargs="+", metavar="PATH", help="a snapshot directory or a file inside one")
     sp.add_argument("--quiet", "-q", action="store_true",
                     help="no progress display (it is shown only on a terminal anyway)")
+    sp.add_argument("--synced-at", default=None, metavar="WHEN",
+                    help="when the snapshot was taken, for history (default: now); replays older "
+                         "snapshots in order")
     add_store_options(sp)
     return sp
 
 
-def print_results(results, out=None) -> None:
+def print_results(results, out=None, sync_run=None) -> None:
+    """Per source what it loaded; then, with the sync run, what changed (by id) or "no change"."""
     out = out or sys.stdout
     for r in results:
         counts = ", ".join(f"{v} {k}" for k, v in r.counts.items() if v)
@@ -32,6 +36,10 @@ def print_results(results, out=None) -> None:
             print(f"  warning: {w}", file=out)
         if len(r.warnings) > 20:
             print(f"  ... and {len(r.warnings) - 20} more warnings", file=out)
+    if sync_run is not None:
+        from engine.history.sync import summary_lines
+        for line in summary_lines(sync_run):
+            print(line, file=out)
 
 
 def remove_new_store(url: str) -> None:
@@ -45,6 +53,7 @@ def remove_new_store(url: str) -> None:
 
 
 def run(args) -> int:
+    from engine.history.sync import SyncError
     from ingest.errors import IngestError
     url = db_url(args)
     new_store = is_embedded(url) and not os.path.exists(url)
@@ -52,8 +61,10 @@ def run(args) -> int:
     loaded = []
     try:
         with ingest_progress(wants_progress() and not args.quiet) as on_written:
-            results = engine.ingest(args.paths, on_written=on_written)
+            results = engine.ingest(args.paths, on_written=on_written, synced_at=args.synced_at)
         loaded = results
+    except SyncError as exc:
+        raise CliError(str(exc)) from exc
     except IngestError as exc:
         loaded = getattr(exc, "loaded", None) or []
         print_results(loaded)
@@ -66,5 +77,5 @@ def run(args) -> int:
         engine.close()
         if new_store and not loaded:
             remove_new_store(url)
-    print_results(results)
+    print_results(results, sync_run=engine.last_sync)
     return 0

@@ -33,8 +33,9 @@ from .errors import BAD_INPUT, LIMIT_EXCEEDED, NOT_FOUND, error
 from .limits import Limits
 from .redact import redact, redact_text
 from .mutations import ApiToken, Mutation, api_tokens
-from . import spend_fields, trace_types
+from . import spend_fields, time_fields, trace_types
 from .risk_types import NodeOrder
+from .time_fields import AS_OF_HELP, at_engine
 
 # Defaults; the limits in force for a request come from its context (api.limits).
 MAX_PAGE = Limits.max_page_size
@@ -148,6 +149,8 @@ class Node:
         description="False when the vendor says inactive, it expired, its project is archived, "
                     "it was removed, or (people) no identity provider account is active; null when "
                     "the source lists it without its status (properties.status `unknown`).")
+    # The engine that produced the view (an `asOf` one), for the fields below; None: the request's.
+    eng: strawberry.Private[Optional[Engine]] = None
 
     @strawberry.field(description="Every property the sources state (no secret values: only ids, "
                                   "redacted values, hints and hashes).")
@@ -176,28 +179,39 @@ class Node:
 
     @strawberry.field(description="Resolved owners: direct, else through service account, project or team.")
     def owners(self, info: Info) -> list["Node"]:
-        return [node_from(v) for v in engine_at(info).owners(self.view.id)]
+        eng = self.eng or engine_at(info)
+        return [node_from(v, self.eng) for v in eng.owners(self.view.id)]
 
     @strawberry.field(description="Risk score with its reasons: the most severe finding sets a band, everything "
                                   "else adds within it (docs/RISK.md); people roll up what they own and hold.")
     def risk(self, info: Info) -> Risk:
         from engine.risk import risk_of
-        score = risk_of(engine_at(info), self.view.id)
+        eng = engine_at(info)
+        score = risk_of(self.eng or eng, self.view.id)
         return Risk(score=score.score, reasons=[redact_text(f"{f.reason} (+{f.weight:g})") for f in score.factors],
                     factors=[RiskFactor(reason=redact_text(f.reason), weight=f.weight, detail=redact(f.detail),
                                         name=f.name, value=redact(f.value)) for f in score.factors])
 
 
-def node_from(view: NodeView) -> Node:
+    @strawberry.field(description="When a source first stated it (history).")
+    def first_seen(self, info: Info) -> Optional[datetime]:
+        return time_fields.seen_of(self.eng or engine_at(info), self.view.id, "first_seen")
+
+    @strawberry.field(description="The last ingest run that stated it (history).")
+    def last_seen(self, info: Info) -> Optional[datetime]:
+        return time_fields.seen_of(self.eng or engine_at(info), self.view.id, "last_seen")
+
+
+def node_from(view: NodeView, eng: Optional[Engine] = None) -> Node:
     return Node(view=view, id=strawberry.ID(view.id), kind=_KINDS[view.kind],
-                name=redact_text(view.name) if view.name else None, active=view.active)
+                name=redact_text(view.name) if view.name else None, active=view.active, eng=eng)
 
 
 def node_of(engine: Engine, node_id: str) -> Node:
     view = engine.node(node_id)
     if view is None:
         raise error(f"no node with id {node_id!r}", NOT_FOUND)
-    return node_from(view)
+    return node_from(view, engine)
 
 
 @strawberry.type(description="A node reached by a traversal, with how and how strongly.")
@@ -211,10 +225,11 @@ class Reach:
     active: Optional[bool] = strawberry.field(description="Whether the reached node is active (same as `node.active`).")
     depth: int = strawberry.field(description="Hops on the shortest path.")
     access: AccessLevel = strawberry.field(description="Strongest access any shortest path delivers.")
+    eng: strawberry.Private[Optional[Engine]] = None
 
     @strawberry.field(description="The node reached.")
     def node(self) -> Node:
-        return node_from(self.view)
+        return node_from(self.view, self.eng)
 
     @strawberry.field(description="One shortest path as node ids, from the traversal's start to its end.")
     def path(self) -> list[strawberry.ID]:
@@ -233,10 +248,10 @@ _KINDS = {k.value: k for k in _NodeKind}
 _ACCESS = {a.value: a for a in AccessLevel}
 
 
-def reach_of(r: _Reach, view: NodeView) -> Reach:
+def reach_of(r: _Reach, view: NodeView, eng: Optional[Engine] = None) -> Reach:
     return Reach(r=r, view=view, id=strawberry.ID(view.id), kind=_KINDS[view.kind],
                  name=redact_text(view.name) if view.name else None, active=view.active,
-                 depth=r.depth, access=_ACCESS[r.access])
+                 depth=r.depth, access=_ACCESS[r.access], eng=eng)
 
 
 def reaches(engine: Engine, rs: Sequence[_Reach], kind: Optional[str] = None,
@@ -248,7 +263,7 @@ def reaches(engine: Engine, rs: Sequence[_Reach], kind: Optional[str] = None,
             ctx.check_deadline()
         v = engine.node(r.node_id)
         if v is not None and (kind is None or v.kind == kind):
-            out.append(reach_of(r, v))
+            out.append(reach_of(r, v, engine))
     return out
 
 
@@ -358,7 +373,7 @@ class BlastRadius:
 
     @strawberry.field(description="The node the traversal starts from.")
     def source(self) -> Node:
-        return node_from(self.res.source)
+        return node_from(self.res.source, self.eng)
 
     @strawberry.field(description="Every node reachable over traversable edges within maxDepth "
                                   "(ordered by depth, then id). `reachableConnection` pages it.")
@@ -523,7 +538,7 @@ class Finding:
         if view is None:
             view = NodeView(id=self.f.subject_id, kind="Credential", name=None, active=False,
                             properties={"stub": True})
-        return node_from(view)
+        return node_from(view, self.eng)
 
     @strawberry.field(description="Teams the subject answers to (owning team, else its owners' first team; "
                                   "a person's own), as spend attribution puts them.")
@@ -570,9 +585,10 @@ def under_rule_pack_lock(info: Info, compute: Callable[[], T]) -> T:
         FINDINGS_LOCK.release()
 
 
-def findings_filtered(info: Info, rule: Optional[str], severity: Optional[str], subject) -> list:
+def findings_filtered(info: Info, rule: Optional[str], severity: Optional[str], subject,
+                      engine: Optional[Engine] = None) -> list:
     from engine.findings import findings as run_findings
-    eng = context_of(info).engine
+    eng = engine or context_of(info).engine
 
     def compute():
         if subject is not None:
@@ -626,7 +642,7 @@ class RevocationStep:
     @strawberry.field(description="The target as a node, when it is one.")
     def target_node(self) -> Optional[Node]:
         view = self.eng.node(str(self.target))
-        return node_from(view) if view else None
+        return node_from(view, self.eng) if view else None
 
 
 @strawberry.type(description="For a responder holding one leaked key: who, what, since when, and what to revoke.")
@@ -714,9 +730,11 @@ def _not_found(exc: NodeNotFound):
 @strawberry.type(description="Questions about the identity graph. Every field is read-only.")
 class Query:
     @strawberry.field(description="One node by id; null when there is none.")
-    def node(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Node id.")]) -> Optional[Node]:
-        view = engine_at(info).node(str(id))
-        return node_from(view) if view else None
+    def node(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Node id.")],
+             as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,) -> Optional[Node]:
+        eng = at_engine(engine_at(info), as_of)
+        view = eng.node(str(id))
+        return node_from(view, eng if as_of is not None else None) if view else None
 
     @strawberry.field(description="Nodes, optionally of one kind, ordered by id, with cursor pagination.")
     def nodes(self, info: Info,
@@ -728,15 +746,19 @@ class Query:
               after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
               order_by: Annotated[Optional[NodeOrder], strawberry.argument(
                   description="ID (default) or RISK: highest risk score first, unscored kinds after.")] = None,
+              as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,
               ) -> NodeConnection:
         if order_by == NodeOrder.RISK:
             if search is not None:
                 raise error("orderBy: RISK cannot be combined with search yet; page `riskiest` instead",
                             BAD_INPUT)
+            if as_of is not None:
+                raise error("orderBy: RISK answers for the current data; drop asOf", BAD_INPUT)
             return _risk_connection(info, kind, first, after, every_node=True)
+        eng = at_engine(engine_at(info), as_of)
         if search is not None:
-            return _search_nodes(engine_at(info), search, kind, first, after, info)
-        return _paginate_nodes(engine_at(info), kind, first, after, info)
+            return _search_nodes(eng, search, kind, first, after, info)
+        return _paginate_nodes(eng, kind, first, after, info)
 
     @strawberry.field(description="The riskiest identities and people first: every scored node (accounts, service "
                                   "accounts, credentials, OAuth clients and grants, AI tools, people) by risk score, "
@@ -752,8 +774,9 @@ class Query:
     def blast_radius(self, info: Info,
                      id: Annotated[strawberry.ID, strawberry.argument(description="The compromised node.")],
                      max_depth: Annotated[int, strawberry.argument(description="Hops to follow (capped by the server).")] = 8,
+                     as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,
                      ) -> BlastRadius:
-        eng = engine_at(info)
+        eng = at_engine(engine_at(info), as_of)
         try:
             return BlastRadius(res=eng.blast_radius(str(id), traversal_depth(max_depth, info)), eng=eng)
         except NodeNotFound as exc:
@@ -764,8 +787,9 @@ class Query:
     def who_can_reach(self, info: Info,
                       id: Annotated[strawberry.ID, strawberry.argument(description="The node to protect.")],
                       max_depth: Annotated[int, strawberry.argument(description="Hops to follow back (capped by the server).")] = 8,
+                      as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,
                       ) -> list[Reach]:
-        eng = engine_at(info)
+        eng = at_engine(engine_at(info), as_of)
         try:
             return reaches(eng, eng.who_can_reach(str(id), traversal_depth(max_depth, info)), info=info)
         except NodeNotFound as exc:
@@ -779,8 +803,9 @@ class Query:
             kind: Annotated[Optional[str], strawberry.argument(description="Only reachers of this NodeKind.")] = None,
             first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
             after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
+            as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,
     ) -> ReachConnection:
-        eng = engine_at(info)
+        eng = at_engine(engine_at(info), as_of)
         try:
             rs = eng.who_can_reach(str(id), traversal_depth(max_depth, info))
         except NodeNotFound as exc:
@@ -798,12 +823,13 @@ class Query:
                      description="Only findings listing this framework id, e.g. `OWASP-NHI1`.")] = None,
                  team: Annotated[Optional[str], strawberry.argument(
                      description="Only findings whose subject answers to this team (`team:<id>`; see Finding.teams).")] = None,
+                 as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,
                  ) -> FindingConnection:
-        eng = engine_at(info)
+        eng = at_engine(engine_at(info), as_of)
         if severity is not None and severity not in Severity.__members__:
             raise error(f"unknown severity {severity!r} (critical, high, medium, low)", BAD_INPUT)
         page_size(first, info)  # reject a bad page size before the rules run
-        items = findings_filtered(info, rule, severity, subject)
+        items = findings_filtered(info, rule, severity, subject, eng)
         if framework is not None:
             items = [f for f in items if framework in f.frameworks]
         if team is not None:
@@ -820,10 +846,11 @@ class Query:
               group_by: Annotated[str, strawberry.argument(description="person, team, credential, tool, project, model or environment.")],
               from_: Annotated[Optional[date], strawberry.argument(name="from", description="First day included (UTC).")] = None,
               to: Annotated[Optional[date], strawberry.argument(description="Last day included (UTC).")] = None,
+              as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,
               ) -> list[SpendRow]:
         from engine.spend import spend as run_spend
         check_spend_args(group_by, from_, to)
-        return [spend_row_of(r) for r in run_spend(engine_at(info), group_by, from_, to)]
+        return [spend_row_of(r) for r in run_spend(at_engine(engine_at(info), as_of), group_by, from_, to)]
 
     @strawberry.field(description="`spend` per UTC day (for charts over time): the same pricing and attribution, "
                                   "one row per day and group that has usage.")
@@ -831,19 +858,22 @@ class Query:
                     group_by: Annotated[str, strawberry.argument(description="person, team, credential, tool, project, model or environment.")],
                     from_: Annotated[Optional[date], strawberry.argument(name="from", description="First day included (UTC).")] = None,
                     to: Annotated[Optional[date], strawberry.argument(description="Last day included (UTC).")] = None,
+                    as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,
                     ) -> list[SpendDayRow]:
         from engine.spend import spend_daily
         check_spend_args(group_by, from_, to)
-        return [spend_row_of(r, SpendDayRow, day=r.day) for r in spend_daily(engine_at(info), group_by, from_, to)]
+        return [spend_row_of(r, SpendDayRow, day=r.day)
+                for r in spend_daily(at_engine(engine_at(info), as_of), group_by, from_, to)]
 
     @strawberry.field(description="A responder's trace of one compromised key: owners, holders, usage since, "
                                   "reach, and an ordered revocation plan.")
     def trace_compromise(self, info: Info,
                          id: Annotated[strawberry.ID, strawberry.argument(description="The compromised key or grant.")],
                          since: Annotated[Optional[datetime], strawberry.argument(description="When the compromise began (default: its first exposure).")] = None,
+                         as_of: Annotated[Optional[datetime], strawberry.argument(description=AS_OF_HELP)] = None,
                          ) -> CompromiseTrace:
         from engine.trace import trace_compromise as run_trace
-        eng = engine_at(info)
+        eng = at_engine(engine_at(info), as_of)
         try:
             return CompromiseTrace(t=run_trace(eng, str(id), since), eng=eng)
         except NodeNotFound as exc:
@@ -861,6 +891,15 @@ class Query:
     claude_code_activity = strawberry.field(
         resolver=spend_fields.claude_code_activity,
         description="Claude Code activity per person and day (sessions, lines, tool actions); not spend.")
+
+    # Issue 16: time (resolvers in api/time_fields.py).
+    ingest_runs = strawberry.field(
+        resolver=time_fields.ingest_runs,
+        description="Recorded ingest (sync) runs, newest first; an incomplete one is flagged.")
+    drift = strawberry.field(
+        resolver=time_fields.drift,
+        description="What changed between two runs or times: nodes, edges and findings added, removed "
+                    "and changed (default: the run before the last, and the last).")
 
 
 class DeadlineExecutionContext(StrawberryGraphQLCoreExecutionContext):

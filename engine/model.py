@@ -294,6 +294,7 @@ class LoadResult(BaseModel):
     counts: dict[str, int]
     removed: dict[str, int] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    files: int = 0          # files the source's load read
 
 
 PersonStatus = Literal["active", "inactive", "unverified"]

@@ -80,24 +80,33 @@ def _args(field) -> dict[str, str]:
     return {name: str(a.type) for name, a in field.args.items()}
 
 
+# The second wave's `asOf` on the contract's questions (DESIGN "Additions").
+AS_OF = {"asOf": "DateTime"}
+
+
 def test_contract_names_and_argument_types():
     q = schema._schema.query_type.fields
-    assert _args(q["node"]) == {"id": "ID!"} and str(q["node"].type) == "Node"
+    assert _args(q["node"]) == {"id": "ID!", **AS_OF} and str(q["node"].type) == "Node"
     # contract arguments keep their types; extras (orderBy: NodeOrder) may be added
-    assert _args(q["nodes"]).items() >= {"kind": "String", "search": "String", "first": "Int", "after": "String"}.items()
+    assert _args(q["nodes"]).items() >= {"kind": "String", "search": "String", "first": "Int", "after": "String",
+                                         **AS_OF}.items()
     assert _args(q["nodes"])["orderBy"] == "NodeOrder"
     assert _args(q["riskiest"]) == {"kind": "String", "first": "Int", "after": "String"}
     assert str(q["riskiest"].type) == "NodeConnection!"
     assert str(q["nodes"].type) == "NodeConnection!"
-    assert _args(q["blastRadius"]) == {"id": "ID!", "maxDepth": "Int!"}
+    assert _args(q["blastRadius"]) == {"id": "ID!", "maxDepth": "Int!", **AS_OF}
     assert q["blastRadius"].args["maxDepth"].default_value == 8
-    assert _args(q["whoCanReach"]) == {"id": "ID!", "maxDepth": "Int!"}
+    assert _args(q["whoCanReach"]) == {"id": "ID!", "maxDepth": "Int!", **AS_OF}
     assert str(q["whoCanReach"].type) == "[Reach!]!"
-    assert _args(q["traceCompromise"]) == {"id": "ID!", "since": "DateTime"}
+    assert _args(q["traceCompromise"]) == {"id": "ID!", "since": "DateTime", **AS_OF}
     assert _args(q["findings"]) == {"rule": "String", "severity": "String", "subject": "ID",
                                     "first": "Int", "after": "String",
-                                    "framework": "String", "team": "String"}  # the last two: additions
-    assert _args(q["spend"]) == {"groupBy": "String!", "from": "Date", "to": "Date"}
+                                    "framework": "String", "team": "String", **AS_OF}  # framework, team: additions
+    assert _args(q["spend"]) == {"groupBy": "String!", "from": "Date", "to": "Date", **AS_OF}
+    # second wave: ingestRuns and drift (DESIGN "Additions")
+    assert _args(q["ingestRuns"]) == {"first": "Int", "after": "String"}
+    assert str(q["ingestRuns"].type) == "IngestRunConnection!"
+    assert _args(q["drift"]) == {"from": "String", "to": "String"} and str(q["drift"].type) == "Drift!"
     assert str(q["spend"].type) == "[SpendRow!]!"
     tm = schema._schema.type_map
     expect = {

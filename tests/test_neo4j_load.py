@@ -28,7 +28,8 @@ VARYING = frozenset({"run_id", "started_at", "finished_at", "_h", "token"})
 
 def _plain(labels: list[str], props: dict) -> list:
     """An element's properties without what differs from run to run: run ids and clock
-    times (removed_at kept as set / not set), hashes over them, the load token."""
+    times (removed_at, history's since / first_seen / valid_from / valid_to kept as set
+    / not set), hashes over them, the load token."""
     out = {}
     for k, v in props.items():
         if k in VARYING or (k == "id" and "IngestRun" in labels):
@@ -36,13 +37,22 @@ def _plain(labels: list[str], props: dict) -> list:
         if k == "removed_at":
             v = v is not None
         elif k == "_src":
-            v = {s: {**c, "run_id": None, "removed_at": c.get("removed_at") is not None}
-                 for s, c in json.loads(v).items()}
+            v = {s: _statement(c) for s, c in json.loads(v).items()}
+        elif k in ("valid_from", "valid_to") and "HistoryVersion" in labels:
+            v = v is not None
+        elif k == "statement" and "HistoryVersion" in labels:
+            v = _statement(json.loads(v))
         elif k == "_view":
             v = {**json.loads(v)}
             v["removed_at"] = v["removed_at"] is not None
         out[k] = v
     return sorted(out.items())
+
+
+def _statement(c: dict) -> dict:
+    """A source's statement without its run id and clock times (history's `since` and
+    `first_seen` are load times, like removed_at: kept as set / not set)."""
+    return {**c, "run_id": None, **{t: c.get(t) is not None for t in ("removed_at", "since", "first_seen")}}
 
 
 def dump() -> list[str]:

@@ -578,5 +578,6 @@ def new_model(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
     return hits
 
 
-# The departure checks register themselves with the same library.
-from . import departure  # noqa: E402,F401
+# Checks in their own modules register themselves with the same library on import:
+# the departure checks, and the checks that compare sync runs (engine.history).
+from . import departure, time_checks  # noqa: E402,F401

@@ -344,6 +344,36 @@ class Store(ABC):
     def settings(self) -> dict[str, dict[str, Any]]:
         """{source: {key: value}} of live settings sources stated (inventory prices...)."""
 
+    # --- history (engine.history) -------------------------------------------
+    # A sync run is one ingest: begun before its first load (its loads are then
+    # observed at run["at"]), finished after its last; one never finished stays
+    # incomplete. Statements are what engine.history.statements rebuilds the graph at
+    # any time from: every current statement and every superseded version kept.
+    def begin_sync(self, run: dict) -> None:
+        raise StoreError(f"{self.url}: this store keeps no sync runs")
+
+    def finish_sync(self, run: dict) -> None:
+        raise StoreError(f"{self.url}: this store keeps no sync runs")
+
+    def sync_runs(self) -> list[dict[str, Any]]:
+        """Recorded sync runs, oldest first (engine.history.sync.SyncRun fields)."""
+        return []
+
+    def sync_tail(self) -> tuple[dict | None, dict | None]:
+        """(the latest sync run, the latest complete one): what readers are told about
+        mixed snapshots on every request (a store may read just these two)."""
+        runs = self.sync_runs()
+        return (runs[-1] if runs else None, next((r for r in reversed(runs) if r["complete"]), None))
+
+    def statements(self, node_ids: list[str] | None = None, edge_srcs: list[str] | None = None,
+                   edges: bool = True) -> tuple[list, list]:
+        """(NodeStatements, EdgeStatements), of these node ids / edge sources when given."""
+        raise StoreError(f"{self.url}: this store keeps no history")
+
+    def node_seen(self, node_id: str) -> dict[str, Any] | None:
+        """{first_seen, last_seen, removed_at, versions} of a node, None when unknown."""
+        return None
+
     # --- path queries (pushed down where the store can) ---------------------
     @abstractmethod
     def blast_radius(self, node_id: str, max_depth: int) -> list[Reach]:

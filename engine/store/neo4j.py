@@ -96,6 +96,8 @@ SCHEMA = [
     "CREATE CONSTRAINT burnpath_activity_uid IF NOT EXISTS FOR (n:ActivityRow) REQUIRE n.uid IS UNIQUE",
     "CREATE CONSTRAINT burnpath_setting_uid IF NOT EXISTS FOR (n:Setting) REQUIRE n.uid IS UNIQUE",
     "CREATE CONSTRAINT burnpath_run_id IF NOT EXISTS FOR (n:IngestRun) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT burnpath_sync_id IF NOT EXISTS FOR (n:SyncRun) REQUIRE n.id IS UNIQUE",
+    "CREATE INDEX burnpath_version_key IF NOT EXISTS FOR (n:HistoryVersion) ON (n.key)",
     "CREATE CONSTRAINT burnpath_meta_key IF NOT EXISTS FOR (n:BurnpathMeta) REQUIRE n.key IS UNIQUE",
     "CREATE INDEX burnpath_node_kind IF NOT EXISTS FOR (n:Node) ON (n.kind)",
     "CREATE INDEX burnpath_usage_source IF NOT EXISTS FOR (n:UsageRow) ON (n.source)",
@@ -239,6 +241,7 @@ class Neo4jStore(Store):
         self._graph = None
         self._graph_gen = -1
         self._mirror = None     # what the last committed load left (engine.store.neo4j_write)
+        self.sync: tuple[str, str] | None = None    # (sync run id, observed-at) during an ingest
         self.state_reads = 0    # loads that read the graph's state back (no mirror to trust)
         self.last_writes: dict[str, int] = {}   # what the last load wrote (neo4j_write.Writes.counts)
         # How many times graph() built the in-memory graph from the database (findings
@@ -294,9 +297,15 @@ class Neo4jStore(Store):
         self._driver.close()
 
     def _read(self, fn, *args):
+        return self._transact("execute_read", fn, *args)
+
+    def _write(self, fn, *args):
+        return self._transact("execute_write", fn, *args)
+
+    def _transact(self, how: str, fn, *args):
         try:
             with self._session() as s:
-                return s.execute_read(fn, *args)
+                return getattr(s, how)(fn, *args)
         except Exception as exc:
             raise self._error(exc) from exc
 
@@ -310,11 +319,13 @@ class Neo4jStore(Store):
     # --- writes -------------------------------------------------------------
     def load(self, records: Records, complete: bool) -> LoadResult:
         run_id = uuid.uuid4().hex
-        now = _now()
+        # The time the load is observed at: its sync run's (engine.history.sync), else now.
+        sync_id, now = self.sync if self.sync is not None else (None, _now())
         from neo4j.exceptions import DriverError, Neo4jError
         try:
             with self._session() as s:
-                removed, graph, gen, mirror = s.execute_write(self._load_tx, records, complete, run_id, now)
+                removed, graph, gen, mirror = s.execute_write(self._load_tx, records, complete, run_id, now,
+                                                              sync_id)
         except Exception as exc:
             err = self._error(exc)
             if err is exc and isinstance(exc, (Neo4jError, DriverError)):
@@ -326,9 +337,11 @@ class Neo4jStore(Store):
         with self._graph_lock:
             self._graph, self._graph_gen = graph, gen
         return LoadResult(source=records.source, run_id=run_id, complete=complete,
-                          counts=records.counts(), removed=removed, warnings=records.warnings)
+                          counts=records.counts(), removed=removed, warnings=records.warnings,
+                          files=len(records.files))
 
-    def _load_tx(self, tx, records: Records, complete: bool, run_id: str, now: str):
+    def _load_tx(self, tx, records: Records, complete: bool, run_id: str, now: str,
+                 sync_id: str | None = None):
         """One source's load (engine.store.neo4j_write has the how and why)."""
         from ..graph import MemoryGraph
         from .neo4j_write import apply_records, diff_graph, merged_inputs, read_mirror
@@ -347,10 +360,12 @@ class Neo4jStore(Store):
         # A source's first load: none of its rows can exist yet.
         seen = tx.run("MATCH (r:IngestRun {source: $source}) RETURN r.id LIMIT 1", source=source).peek()
         tx.run("CREATE (r:IngestRun {id: $id, source: $source, started_at: $now, complete: $complete, "
-               "files: $files})", id=run_id, source=source, now=now, complete=complete,
-               files=_dumps(records.files)).consume()
+               "files: $files, sync_id: $sync})", id=run_id, source=source, now=now, complete=complete,
+               files=_dumps(records.files), sync=sync_id).consume()
 
         dirty_nodes, dirty_edges, removed = apply_records(mirror, records, run_id, now, complete)
+        from .neo4j_history import write_versions
+        write_versions(tx, mirror, self._batches)
         self._write_rows(tx, source, run_id, records, fresh=seen is None)
         if seen is None and complete:
             removed.update({"settings": 0, **{t: 0 for t in ROW_LABELS}})
@@ -728,9 +743,37 @@ class Neo4jStore(Store):
         out = [{"id": p["id"], "source": p["source"], "started_at": p["started_at"],
                 "finished_at": p.get("finished_at"), "complete": bool(p["complete"]),
                 "counts": json.loads(p.get("counts") or "{}"),
-                "removed": json.loads(p.get("removed") or "{}")} for p in (r["p"] for r in rows)]
+                "removed": json.loads(p.get("removed") or "{}"), "sync_id": p.get("sync_id")}
+               for p in (r["p"] for r in rows)]
         out.sort(key=lambda r: (r["started_at"], r["id"]))
         return out
+
+    # --- history (engine.store.neo4j_history) ---------------------------------
+    def begin_sync(self, run: dict) -> None:
+        from .neo4j_history import begin_sync
+        self._write(begin_sync, run)
+        self.sync = (run["id"], run["at"])
+
+    def finish_sync(self, run: dict) -> None:
+        from .neo4j_history import finish_sync
+        self.sync = None
+        self._write(finish_sync, run)
+
+    def sync_runs(self) -> list[dict[str, Any]]:
+        from .neo4j_history import sync_runs
+        return self._read(sync_runs)
+
+    def statements(self, node_ids=None, edge_srcs=None, edges: bool = True):
+        from .neo4j_history import statements
+        return self._read(statements, node_ids, edge_srcs, edges)
+
+    def node_seen(self, node_id: str) -> dict[str, Any] | None:
+        from .neo4j_history import node_seen
+        return self._read(node_seen, node_id)
+
+    def history_size(self) -> dict[str, int]:
+        from .neo4j_history import history_size
+        return self._read(history_size)
 
     def settings(self) -> dict[str, dict[str, Any]]:
         rows = self._query("MATCH (s:Setting) WHERE s.removed_at IS NULL "
@@ -751,8 +794,4 @@ class Neo4jStore(Store):
             else:
                 tx.run("MERGE (m:BurnpathMeta {key: $key}) SET m.value = $value",
                        key=key, value=value).consume()
-        try:
-            with self._session() as s:
-                s.execute_write(run)
-        except Exception as exc:
-            raise self._error(exc) from exc
+        self._write(run)

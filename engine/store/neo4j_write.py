@@ -68,6 +68,8 @@ class Mirror:
     removed_edges: set = field(default_factory=set)   # stored edges every source removed
     nonlive_edges: set = field(default_factory=set)   # stored edges written with live false
     derived_keys: set = field(default_factory=set)    # derived relationships written
+    # Superseded statements the current load kept as versions (engine.history), to write.
+    versions: list = field(default_factory=list)
 
 
 def empty_mirror() -> Mirror:
@@ -133,10 +135,13 @@ def apply_records(m: Mirror, records: Records, run_id: str, now: str, complete: 
             cur["properties"].update(n.properties)
     node_src = m.node_src
     m.node_ids = _merge_sorted(m.node_ids, [nid for nid in merged if nid not in node_src])
+    m.versions = []
     for nid, c in merged.items():
         # Round-trip through JSON so stored and freshly written values compare equal.
         c["properties"] = _loads(_dumps(c["properties"]))
-        node_src.setdefault(nid, {})[source] = {**c, "run_id": run_id, "removed_at": None}
+        contribs = node_src.setdefault(nid, {})
+        contribs[source] = _versioned(m, "node", nid, source, contribs.get(source),
+                                      {**c, "run_id": run_id, "removed_at": None}, now)
     dirty_nodes = set(merged)
     del merged
 
@@ -146,8 +151,10 @@ def apply_records(m: Mirror, records: Records, run_id: str, now: str, complete: 
     edge_src = m.edge_src
     m.edge_keys = _merge_sorted(m.edge_keys, [key for key in edges if key not in edge_src])
     for key, props in edges.items():
-        edge_src.setdefault(key, {})[source] = {"properties": _loads(_dumps(props)),
-                                                "run_id": run_id, "removed_at": None}
+        contribs = edge_src.setdefault(key, {})
+        contribs[source] = _versioned(m, "edge", key, source, contribs.get(source),
+                                      {"properties": _loads(_dumps(props)), "run_id": run_id,
+                                       "removed_at": None}, now)
     dirty_edges = set(edges)
     del edges
 
@@ -166,6 +173,25 @@ def apply_records(m: Mirror, records: Records, run_id: str, now: str, complete: 
                     removed[label] += 1
                     dirty.add(key)
     return dirty_nodes, dirty_edges, removed
+
+
+def _versioned(m: Mirror, entity: str, key, source: str, old: dict | None, new: dict, now: str) -> dict:
+    """`new` with its first_seen and since (engine.history): a new version starts when
+    the change matters, and the superseded one is queued in m.versions to be kept;
+    otherwise the current version is updated in place."""
+    from ..history.versions import changed
+    if old is None:
+        new["first_seen"] = new["since"] = now
+        return new
+    new["first_seen"] = old.get("first_seen")
+    if changed(old, new):
+        new["since"] = now
+        m.versions.append({"entity": entity, "key": list(key) if entity == "edge" else key,
+                           "source": source, "valid_from": old.get("since"),
+                           "valid_to": old["removed_at"] or now, "statement": old})
+    else:
+        new["since"] = old.get("since")
+    return new
 
 
 class _GraphInput:

@@ -190,11 +190,15 @@ class SQLiteStore(Store):
         self.build_phases: dict | None = None
         # Read the edge rows in a child process during a build: None decides by size.
         self.parallel_build: bool | None = None
+        # (sync run id, observed-at) while an ingest records a sync run (engine.history.sync)
+        self.sync: tuple[str, str] | None = None
         try:
             if self.path.parent and not self.path.parent.exists():
                 raise StoreError(f"{self.path}: directory {self.path.parent} does not exist")
             conn = self._conn()
             conn.executescript(SCHEMA)
+            from .sqlite_history import ensure
+            ensure(conn)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a burnpath database ({exc})") from exc
 
@@ -240,7 +244,7 @@ class SQLiteStore(Store):
         paused = gc.isenabled()
         gc.disable()
         try:
-            return write(self._conn(), prepared, complete)
+            return write(self._conn(), prepared, complete, self.sync)
         finally:
             if paused:
                 gc.enable()
@@ -528,11 +532,47 @@ class SQLiteStore(Store):
 
     def runs(self) -> list[dict[str, Any]]:
         cur = self._conn().execute(
-            "SELECT id, source, started_at, finished_at, complete, counts, removed FROM runs "
+            "SELECT id, source, started_at, finished_at, complete, counts, removed, sync_id FROM runs "
             "ORDER BY started_at, id")
         return [{"id": r[0], "source": r[1], "started_at": r[2], "finished_at": r[3],
                  "complete": bool(r[4]), "counts": json.loads(r[5] or "{}"),
-                 "removed": json.loads(r[6] or "{}")} for r in cur]
+                 "removed": json.loads(r[6] or "{}"), "sync_id": r[7]} for r in cur]
+
+    # --- history (engine.store.sqlite_history) --------------------------------
+    def begin_sync(self, run: dict) -> None:
+        from .sqlite_history import begin_sync
+        begin_sync(self._conn(), run)
+        self.sync = (run["id"], run["at"])
+
+    def finish_sync(self, run: dict) -> None:
+        from .sqlite_history import finish_sync
+        self.sync = None
+        finish_sync(self._conn(), run)
+
+    def sync_runs(self) -> list[dict[str, Any]]:
+        from .sqlite_history import sync_runs
+        return sync_runs(self._conn())
+
+    def sync_tail(self):
+        from .sqlite_history import sync_tail
+        return sync_tail(self._conn())
+
+    def statements(self, node_ids: list[str] | None = None, edge_srcs: list[str] | None = None,
+                   edges: bool = True):
+        """(node statements, edge statements): current ones and kept versions, in one
+        read snapshot (of these node ids / edges from these sources only, when given)."""
+        from .sqlite_history import edge_statements, node_statements
+        with self.read_snapshot():
+            return (node_statements(self._conn(), node_ids),
+                    edge_statements(self._conn(), edge_srcs) if edges else [])
+
+    def node_seen(self, node_id: str) -> dict[str, Any] | None:
+        from .sqlite_history import seen
+        return seen(self._conn(), node_id)
+
+    def history_size(self) -> dict[str, int]:
+        from .sqlite_history import history_size
+        return history_size(self._conn())
 
     def settings(self) -> dict[str, dict[str, Any]]:
         """{source: {key: value}} of live settings (e.g. inventory prices)."""

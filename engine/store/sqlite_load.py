@@ -36,6 +36,7 @@ class PreparedLoad:
     source: str
     run_id: str
     files: str                                  # JSON list of the files read
+    n_files: int
     counts: dict[str, int]
     warnings: list[str]
     windows: dict[str, tuple[str, str] | None]  # usage/costs/activity days a re-sync replaces
@@ -142,22 +143,15 @@ def prepare(records: Records, sort: bool = SORT_ROWS) -> PreparedLoad:
         settings.sort(key=second)
         for rows in (usage, costs, activity):
             rows.sort(key=second)
-    return PreparedLoad(source=source, run_id=run_id, files=dumps(records.files),
+    return PreparedLoad(source=source, run_id=run_id, files=dumps(records.files), n_files=len(records.files),
                         counts=records.counts(), warnings=list(records.warnings),
                         windows=resync_windows(records), nodes=nodes, edges=edges, usage=usage,
                         costs=costs, activity=activity, settings=settings)
 
 
-NODE_SQL = (
-    "INSERT INTO node_src(id, source, kind, name, active, properties, enrichment, run_id, "
-    "removed_at) VALUES (?,?,?,?,?,?,?,?,NULL) ON CONFLICT(id, source) DO UPDATE SET "
-    "kind=excluded.kind, name=excluded.name, active=excluded.active, "
-    "properties=excluded.properties, enrichment=excluded.enrichment, "
-    "run_id=excluded.run_id, removed_at=NULL")
-EDGE_SQL = (
-    "INSERT INTO edge_src(src, kind, dst, source, properties, run_id, removed_at) "
-    "VALUES (?,?,?,?,?,?,NULL) ON CONFLICT(src, kind, dst, source) DO UPDATE SET "
-    "properties=excluded.properties, run_id=excluded.run_id, removed_at=NULL")
+# Node and edge upserts keep first_seen and move `since` on a new version
+# (engine.store.sqlite_history).
+from .sqlite_history import EDGE_HIST_SQL, EDGE_SQL, NODE_HIST_SQL, NODE_SQL  # noqa: E402
 USAGE_SQL = (
     "INSERT INTO usage(source, key, day, model, credential_id, project_id, account_id, "
     "input_tokens, output_tokens, cached_input_tokens, requests, vendor_usd, properties, "
@@ -184,20 +178,28 @@ SETTING_SQL = (
     "removed_at=NULL")
 
 
-def write(conn, prep: PreparedLoad, complete: bool) -> LoadResult:
+def write(conn, prep: PreparedLoad, complete: bool, sync: tuple[str, str] | None = None) -> LoadResult:
     """Write one prepared load in one transaction (the caller's connection, autocommit
-    mode); a failure rolls everything of it back."""
+    mode); a failure rolls everything of it back. `sync`: (sync run id, the time the
+    load is observed at), else none and now."""
     from .sqlite import _dumps
+    from .sqlite_history import set_load
     source, run_id = prep.source, prep.run_id
-    now = _now()
+    # (A bare load, outside a sync run, keeps the second-resolution stamps it always had.)
+    sync_id, now = sync if sync is not None else (None, _now())
     removed: dict[str, int] = {}
     with _immediate(conn):
         # Did this source ever load before? If not, a re-sync has nothing to mark removed
         # (every row of a source is written by a load that records its run), and the
         # full-table scans that look for stale rows can be skipped.
         seen_before = conn.execute("SELECT 1 FROM runs WHERE source=? LIMIT 1", (source,)).fetchone()
-        conn.execute("INSERT INTO runs(id, source, started_at, complete, files) VALUES (?,?,?,?,?)",
-                     (run_id, source, now, int(complete), prep.files))
+        conn.execute("INSERT INTO runs(id, source, started_at, complete, files, sync_id) "
+                     "VALUES (?,?,?,?,?,?)", (run_id, source, now, int(complete), prep.files, sync_id))
+        set_load(conn, run_id, now)
+        if seen_before:     # keep what this load's statements supersede (sqlite_history)
+            for sql, rows in ((NODE_HIST_SQL, prep.nodes), (EDGE_HIST_SQL, prep.edges)):
+                if rows:
+                    conn.executemany(sql, rows)
         for sql, rows in ((NODE_SQL, prep.nodes), (EDGE_SQL, prep.edges), (USAGE_SQL, prep.usage),
                           (COST_SQL, prep.costs), (ACTIVITY_SQL, prep.activity),
                           (SETTING_SQL, prep.settings)):
@@ -210,7 +212,7 @@ def write(conn, prep: PreparedLoad, complete: bool) -> LoadResult:
         conn.execute("INSERT INTO meta(key, value) VALUES('generation', '1') "
                      "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
     return LoadResult(source=source, run_id=run_id, complete=complete, counts=prep.counts,
-                      removed=removed, warnings=prep.warnings)
+                      removed=removed, warnings=prep.warnings, files=prep.n_files)
 
 
 def _nothing_removed(prep: PreparedLoad) -> dict[str, int]:
