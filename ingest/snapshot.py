@@ -14,7 +14,9 @@ from typing import Callable
 
 from engine.model import Records
 
+from .entries import check_given, readable_files, unread_warnings
 from .errors import IngestError
+from .guard import parse_guard
 
 # source directory name -> module under ingest/ exposing `ingest(root, only) -> Records`
 SOURCES: dict[str, str] = {
@@ -100,15 +102,25 @@ def plan(paths: list[str | Path]) -> list[SourceLoad]:
 
 
 def read_source(load: SourceLoad) -> Records:
-    """Run the source's ingester: pure parsing, no network, no database."""
+    """Run the source's ingester: pure parsing, no network, no database.
+
+    Before it, every entry of the source (of the named paths, for a partial load) must
+    be a readable file or directory (ingest.entries: what a glob cannot read it would
+    take for absent, and a re-sync would remove); after it, every file it did not read
+    is named in a warning. Any failure while parsing is an IngestError naming a file
+    (ingest.guard)."""
+    present = readable_files(load.root) if load.complete else check_given(load.given)
+    present = list(present)
     # Parsing builds millions of small objects at once; pausing the cyclic GC meanwhile
     # saves it rescanning them over and over (none of them form cycles).
     paused = gc.isenabled()
     gc.disable()
     try:
-        records = ingester(load.source)(load.root, load.only)
+        with parse_guard(load.source, load.root):
+            records = ingester(load.source)(load.root, load.only)
     finally:
         if paused:
             gc.enable()
     records.source = load.source
+    records.warnings += unread_warnings(load.source, present, records.files, records.warnings)
     return records
