@@ -25,7 +25,7 @@ from .errors import IngestError
 DATA_SUFFIXES = (".json", ".jsonl", ".csv", ".yaml", ".yml", ".gz")
 
 
-def _kind_of(path: str) -> str:
+def describe(path: str) -> str:
     """What a non-regular, non-directory entry is, in words."""
     try:
         st = os.lstat(path)
@@ -82,7 +82,7 @@ def readable_files(base: str | Path) -> Iterator[str]:
                 subdirs.append(entry.path)
             continue
         if not is_file:
-            raise IngestError(entry.path, f"{_kind_of(entry.path)} (a re-sync would lose what it held); "
+            raise IngestError(entry.path, f"{describe(entry.path)} (a re-sync would lose what it held); "
                                           f"remove it or replace it with the file")
         _check_file(entry.path)
         yield entry.path
@@ -103,7 +103,7 @@ def check_given(paths: Iterable[str | Path]) -> list[str]:
             _check_file(text)
             out.append(text)
         else:
-            raise IngestError(text, _kind_of(text))
+            raise IngestError(text, describe(text))
     return out
 
 

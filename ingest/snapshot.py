@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from engine.model import Records
 
-from .entries import check_given, readable_files, unread_warnings
+from .entries import check_given, describe, readable_files, unread_warnings
 from .errors import IngestError
 from .guard import parse_guard
 
@@ -82,7 +83,7 @@ def plan(paths: list[str | Path]) -> list[SourceLoad]:
     for raw in paths:
         path = Path(raw)
         if not path.exists():
-            raise IngestError(path, "no such file or directory")
+            raise IngestError(path, describe(path) if os.path.lexists(path) else "no such file or directory")
         if path.is_dir() and path.name in SOURCES:
             add(path.name, path, None, path)
             continue
