@@ -48,10 +48,15 @@ def _print_results(results) -> None:
 
 
 def cmd_ingest(args) -> int:
+    from engine.store.ingest_lock import IngestLocked
     from ingest.errors import IngestError
     engine = _engine(args)
     try:
-        results = engine.ingest(args.paths)
+        results = engine.ingest(args.paths, wait=args.wait)
+    except IngestLocked as exc:
+        print(f"burnpath ingest: {exc}", file=sys.stderr)
+        print("burnpath ingest: nothing was written", file=sys.stderr)
+        return 1
     except IngestError as exc:
         _print_results(getattr(exc, "loaded", []))
         source = getattr(exc, "source", None)
@@ -188,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = with_db(sub.add_parser("ingest", help="load snapshot directories or files"))
     sp.add_argument("paths", nargs="+")
+    sp.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                    help="how long to wait for another ingest into the same store to end "
+                         "(default $BURNPATH_INGEST_WAIT, else 30)")
     sp.set_defaults(func=cmd_ingest)
 
     sp = with_db(sub.add_parser("query", help="run a GraphQL document in-process"))

@@ -122,19 +122,26 @@ class Engine:
         return self.store.who_can_reach(node_id, max_depth)
 
     # --- ingest -------------------------------------------------------------
-    def ingest(self, paths: list[str | Path], parallel: bool | None = None) -> list[LoadResult]:
+    def ingest(self, paths: list[str | Path], parallel: bool | None = None,
+               wait: float | None = None) -> list[LoadResult]:
         """Parse and write source by source, each in one transaction, so memory is
         bounded by the largest two sources rather than the whole snapshot; on a large
         snapshot the next source is parsed in a worker process while this one is written
         (ingest.pipeline; `parallel` forces that on or off). A bad file stops the ingest
         with nothing of its source written; sources already written stay (the error
-        carries their results as `loaded`)."""
+        carries their results as `loaded`).
+
+        The whole ingest holds the store's ingest lock (engine.store.ingest_lock): a
+        second ingest into the same store waits up to `wait` seconds, then raises
+        IngestLocked naming the holder, so two snapshots never interleave."""
         from ingest.pipeline import ingest_loads
         from ingest.snapshot import plan
-        results = ingest_loads(self.store, plan(paths), parallel)
-        # Build the new generation's graph now (the embedded store caches it beside the
-        # file), so the next `serve` or query maps it in instead of rebuilding it.
-        prepare = getattr(self.store, "prepare_graph", None)
-        if results and prepare is not None:
-            prepare()
+        loads = plan(paths)
+        with self.store.ingest_lock(wait):
+            results = ingest_loads(self.store, loads, parallel)
+            # Build the new generation's graph now (the embedded store caches it beside
+            # the file), so the next `serve` or query maps it in instead of rebuilding it.
+            prepare = getattr(self.store, "prepare_graph", None)
+            if results and prepare is not None:
+                prepare()
         return results
