@@ -117,7 +117,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             client = _need(t, "clientId", path, "token")
             user_key = str(t.get("userKey") or path_key)
             uid = user_by_key.get(user_key.lower(), user_key)
-            scopes = split_scopes(t.get("scopes"))
+            scopes = split_scopes(t.get("scopes"), path, f"token {client} scopes")
             gnode = f"google:token:{uid}:{client}"
             cnode = f"google:oauth_client:{client}"
             rec.nodes.append(trusted_node(id=cnode, kind=NodeKind.OAuthClient, name=t.get("displayText"),

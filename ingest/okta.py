@@ -59,7 +59,7 @@ def _user(rec: Records, u: dict, path: Path, seen: dict | None = None) -> str:
     status = str(u.get("status") or "").upper() or None
     prof = _profile(u)
     active = None if status is None else status not in INACTIVE
-    name = " ".join(x for x in (prof.get("firstName"), prof.get("lastName")) if x) or prof.get("login")
+    name = " ".join(str(x) for x in (prof.get("firstName"), prof.get("lastName")) if x) or prof.get("login")
     props = {
         "status": status, "login": prof.get("login"), "created_at": ts(u.get("created")),
         "activated_at": ts(u.get("activated")), "status_changed_at": ts(u.get("statusChanged")),

@@ -17,6 +17,7 @@ from engine.model import CostRow, EdgeKind, NodeKind, Records
 from .ai_records import (vendor_extras, Graph, UsageSum, as_float, as_int, day_of, gc_paused, require_dict,
                          selected, split_hint, status_active, ts, unknown_key_warnings)
 from .errors import IngestError
+from .fields import text
 from .files import list_items
 
 SOURCE = "openai"
@@ -282,7 +283,7 @@ def _costs(path: Path, rec: Records, org_node: str) -> None:
                 continue
             pid = r.get("project_id")
             scope = f"openai:project:{pid}" if pid else org_node
-            line = r.get("line_item")
+            line = text(r.get("line_item"), path, f"{where} result {m + 1} line_item")
             key = (day, scope, line)
             if key in merged:
                 merged[key].usd += usd
