@@ -229,7 +229,8 @@ def _csv_rows(path: Path, fh, required: tuple[str, ...]) -> Iterator[dict[str, s
         except csv.Error as exc:
             problem = (f"a cell longer than {MAX_CSV_CELL >> 10} KiB" if "field limit" in str(exc)
                        else f"malformed CSV ({exc})")
-            raise IngestError(path, f"line {reader.line_num}: {problem}") from exc
+            # (csv counts the line it failed in only once it has parsed it)
+            raise IngestError(path, f"line {reader.line_num + 1}: {problem}") from exc
 
 
 def read_yaml(path: Path) -> Any:
