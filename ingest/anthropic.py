@@ -159,7 +159,7 @@ def _api_keys(path: Path, g: Graph) -> dict[str, str]:
     for n, item in enumerate(list_items(path, "data")):
         where = f"API key {n + 1}"
         kid = _need(item, "id", path, where)
-        listed[kid] = item.get("name") or ""
+        listed[kid] = text(item.get("name"), path, f"{where} name") or ""
         node = f"anthropic:api_key:{kid}"
         wnode = _workspace_node(_scope_workspace(item))
         status = item.get("status")

@@ -20,7 +20,7 @@ from engine.model import EdgeKind, NodeKind, Records
 from .ai_records import (vendor_extras, Graph, UsageSum, as_float, as_int, day_of, gc_paused, selected,
                          split_hint, ts, unknown_key_warnings)
 from .errors import IngestError
-from .fields import items
+from .fields import items, text
 from .files import list_items
 
 SOURCE = "litellm"
@@ -120,7 +120,7 @@ def _teams(path: Path, g: Graph) -> None:
         roles: dict[str, str] = {}
         emails: dict[str, str] = {}
         for m in items(item.get("members_with_roles"), path, f"team {tid} members_with_roles"):
-            if isinstance(m, dict) and m.get("user_id"):
+            if isinstance(m, dict) and text(m.get("user_id"), path, f"team {tid} members_with_roles user_id"):
                 roles[m["user_id"]] = m.get("role") or "user"
                 if m.get("user_email"):
                     emails[m["user_id"]] = m["user_email"]

@@ -20,6 +20,7 @@ from engine.model import EdgeKind, NodeKind, Records, trusted_node
 
 from .accounts import add_account, clean, edge, ts
 from .errors import IngestError
+from .fields import text
 from .files import list_items
 from .layout import segment, select
 from .scopes import access_for
@@ -159,6 +160,7 @@ def _grant(rec: Records, g: dict, owner: str, path: Path) -> None:
     _, scope_title = _link_id(links, "scope")
     scope = (scope_obj or {}).get("name") if isinstance(scope_obj, dict) else None
     scope = scope or scope_title or g.get("scopeId")
+    scope = text(scope, path, f"grant {gid} scope")
     app_id, _ = _link_id(links, "app")
     _, client_name = _link_id(links, "client")
     status = str(g.get("status") or "").upper() or None

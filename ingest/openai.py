@@ -155,7 +155,7 @@ def _owner(path: Path, g: Graph, key_node: str, owner: Any, project: str | None,
     if owner is None:
         return {}
     owner = require_dict(owner, path, f"{where}.owner")
-    kind = owner.get("type") or ("service_account" if "service_account" in owner else
+    kind = text(owner.get("type"), path, f"{where}.owner.type") or ("service_account" if "service_account" in owner else
                                  "user" if "user" in owner else None)
     inner = owner.get(kind) if isinstance(owner.get(kind), dict) else owner
     oid = inner.get("id")
@@ -289,6 +289,7 @@ def _costs(path: Path, rec: Records, org_node: str) -> None:
                 merged[key].usd += usd
                 continue
             merged[key] = CostRow(day=day, scope_id=scope, line_item=line, usd=usd,
-                                  properties={"currency": (currency or "usd").lower(),
+                                  properties={"currency": (text(currency, path, f"{where} result {m + 1} currency")
+                                                           or "usd").lower(),
                                               "vendor": SOURCE})
     rec.costs += list(merged.values())

@@ -24,7 +24,7 @@ from engine.model import EdgeKind, NodeKind, Records, trusted_node
 
 from .accounts import add_account, clean, edge, ts
 from .errors import IngestError
-from .fields import text
+from .fields import items, text
 from .files import list_items, read_json
 from .layout import select
 
@@ -104,7 +104,8 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             if not gid:
                 raise IngestError(path, f"SCIM group without 'id': keys {sorted(g)[:8]}")
             meta = g.get("meta") if isinstance(g.get("meta"), dict) else {}
-            members = [m for m in g.get("members") or [] if isinstance(m, dict) and m.get("value")]
+            members = [m for m in items(g.get("members"), path, f"SCIM group {gid} members")
+                       if isinstance(m, dict) and m.get("value")]
             rec.nodes.append(trusted_node(id=f"scim:group:{gid}", kind=NodeKind.Team, name=g.get("displayName"),
                                   properties=clean({"external_id": g.get("externalId"),
                                                     "direct_members": len(members),
