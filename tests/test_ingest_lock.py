@@ -92,18 +92,51 @@ def test_a_killed_holder_does_not_keep_the_store_locked(db, tmp_path):
     assert r.returncode == 0, r.stderr
 
 
-def test_two_ingests_at_once_never_interleave(db, tmp_path):
-    """Each run is many sources; whichever ends last, the store holds its snapshot whole."""
+def test_two_ingests_at_once_never_interleave(db, tmp_path, monkeypatch):
+    """A is paused between two sources (before its inventory, the last one) while B
+    ingests the whole of another snapshot. Without the lock B's sources land while A is
+    paused, then A's inventory lands on them: an org that never existed. With it, B
+    waits for A and the store ends wholly B. Deterministic: the pause is a gate A's
+    thread waits on, opened once B has finished or has waited 15 s."""
+    import threading
+    import ingest.snapshot as snapshot
     a, b = tmp_path / "a", tmp_path / "b"
     shutil.copytree(DEMO, a, ignore=shutil.ignore_patterns("*.py", "*.md"))
     shutil.copytree(DEMO, b, ignore=shutil.ignore_patterns("*.py", "*.md"))
     write(a / "inventory" / "zz.yaml", "teams: [{id: only-in-a}]\n")
     write(b / "inventory" / "zz.yaml", "teams: [{id: only-in-b}]\n")
-    (a / "scim" / "Groups.json").unlink()       # an earlier source differs too
-    procs = [subprocess.Popen([sys.executable, "-m", "api.cli", "ingest", str(s), "--db", db, "--wait", "120"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for s in (a, b)]
-    outs = [p.communicate(timeout=300) for p in procs]
-    assert all(p.returncode == 0 for p in procs), outs
+    (b / "scim" / "Groups.json").unlink()       # an earlier source differs too
+    assert _cli("ingest", str(DEMO / "okta"), "--db", db).returncode == 0   # not a first, bulk load
+
+    gate, paused = threading.Event(), threading.Event()
+    real = snapshot.read_source
+
+    def read_source(load):
+        if threading.current_thread().name == "ingest-a" and load.source == "inventory":
+            paused.set()
+            gate.wait(60)
+        return real(load)
+    monkeypatch.setattr("ingest.pipeline.read_source", read_source)
+    errors = []
+
+    def run(path):
+        eng = Engine.open(db)
+        try:
+            eng.ingest([path], parallel=False, wait=60)
+        except Exception as exc:    # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            eng.close()
+    ta = threading.Thread(target=run, args=(a,), name="ingest-a")
+    tb = threading.Thread(target=run, args=(b,), name="ingest-b")
+    ta.start()
+    assert paused.wait(60)
+    tb.start()
+    tb.join(timeout=15)         # ends here without a lock; waits for A with one
+    gate.set()
+    ta.join(120)
+    tb.join(120)
+    assert not errors, errors
     live = _live_ids(db)
     winner = tmp_path / ("b" if "team:only-in-b" in live else "a")
     clean = str(tmp_path / "clean.db")
