@@ -16,7 +16,9 @@ ingest takes. Then, for each round:
 - re-running `ingest NEW` to the end gives exactly the store a clean OLD-then-NEW
   ingest gives (every node, edge and usage row, removed marks included).
 
-Prints, per outcome, how many rounds ended there (killed before anything was written,
+Half the rounds kill at a random time, half right after a random number of source
+commits (polled from the store's run log: the write phase is a small part of a run,
+after the process start-up). Prints, per outcome, how many rounds ended there (killed before anything was written,
 mid-ingest with some sources new, after the last source) and the failures (0 expected).
 The suite runs a few rounds of the same (tests/test_ingest_kill.py).
 """
@@ -71,18 +73,24 @@ def state(db: str) -> dict:
     return {"nodes": nodes, "edges": edges, "usage": usage}
 
 
-def by_source(st: dict) -> dict[str, tuple]:
+def shared(st: dict) -> set:
+    """Nodes and edges not stated by exactly one source."""
+    return ({("n", n[0]) for n in st["nodes"] if len(n[5]) != 1}
+            | {("e", e[0], e[1], e[2]) for e in st["edges"] if len(e[4]) != 1})
+
+
+def by_source(st: dict, skip: set) -> dict[str, tuple]:
     """Each source's live statements: what its OLD and NEW states are told apart by.
-    Nodes and edges several sources state are left out: whether one stays live depends
-    on the other sources too (an inventory enrichment does not keep alive a credential
-    its vendor removed), so they say nothing about one source alone; the re-run check
-    compares them all."""
+    Nodes and edges several sources state (in any of the states compared: `skip`) are
+    left out: whether one stays live depends on the other sources too (an inventory
+    enrichment does not keep alive a credential its vendor removed), so they say
+    nothing about one source alone; the re-run check compares them all."""
     out: dict[str, list] = {}
     for n in st["nodes"]:
-        if not n[6] and len(n[5]) == 1:
+        if not n[6] and len(n[5]) == 1 and ("n", n[0]) not in skip:
             out.setdefault(n[5][0], []).append(("n", n[0], n[4]))
     for e in st["edges"]:
-        if not e[5] and len(e[4]) == 1:
+        if not e[5] and len(e[4]) == 1 and ("e", e[0], e[1], e[2]) not in skip:
             out.setdefault(e[4][0], []).append(("e", e[0], e[1], e[2], e[3]))
     for u in st["usage"]:
         out.setdefault(u[0], []).append(("u",) + u[1:])
@@ -127,20 +135,42 @@ def leftovers(db: str, pid: int) -> list[str]:
     return found
 
 
+def runs_count(db: str) -> int:
+    """How many source loads the store has committed (its run log), read beside a
+    running ingest (SQLite in WAL mode and Neo4j both allow it)."""
+    if db.startswith(("bolt://", "neo4j://")):
+        from neo4j import GraphDatabase
+        with GraphDatabase.driver(db, auth=(os.environ.get("NEO4J_USER", "neo4j"),
+                                            os.environ.get("NEO4J_PASSWORD", ""))) as driver:
+            return driver.execute_query("MATCH (r:IngestRun) RETURN count(r) AS n").records[0]["n"]
+    import sqlite3
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+    finally:
+        conn.close()
+
+
 def one_round(store: Store, new: Path, refs: dict, delay: float, name: str,
-              after_lines: int | None = None) -> dict:
-    """One kill: after `delay` seconds, or (with `after_lines`) as soon as the ingest has
-    printed that many sources as loaded (a kill certain to fall between two sources)."""
+              after_commits: int | None = None) -> dict:
+    """One kill: after `delay` seconds, or (with `after_commits`) as soon as the ingest
+    has committed that many sources (polled from here: the kill lands between two
+    sources, or a little later)."""
     db = store.fresh(name)
+    before = runs_count(db) if after_commits else 0
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "ingest", str(new), "--db", db, "--wait", "5"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    if after_lines is None:
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if after_commits is None:
         time.sleep(delay)
     else:
-        seen = 0
-        while seen < after_lines and proc.stdout.readline().startswith(tuple("abcdefghijklmnopqrstuvwxyz")):
-            seen += 1
+        deadline = time.monotonic() + 300
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if runs_count(db) >= before + after_commits:
+                    break
+            except Exception:   # noqa: BLE001 - the store is being created; poll again
+                pass
+            time.sleep(0.005)
     killed = proc.poll() is None
     if killed:
         os.kill(proc.pid, signal.SIGKILL)
@@ -151,8 +181,9 @@ def one_round(store: Store, new: Path, refs: dict, delay: float, name: str,
     if q.returncode:
         failures.append(f"query after the kill failed: {q.stderr.strip()[-300:]}")
     after = state(db)
-    per = by_source(after)
-    old_src, new_src = by_source(refs["old"]), by_source(refs["new"])
+    skip = shared(after) | shared(refs["old"]) | shared(refs["new"])
+    per = by_source(after, skip)
+    old_src, new_src = by_source(refs["old"], skip), by_source(refs["new"], skip)
     n_new = 0
     for source in sorted(set(old_src) | set(new_src) | set(per)):
         got = per.get(source, ())
@@ -205,16 +236,20 @@ def main() -> None:
         startup = time.monotonic() - t1
         print(f"store: {args.db}; OLD {len(refs['old']['nodes'])} nodes, NEW {len(refs['new']['nodes'])} nodes; "
               f"a whole ingest of NEW takes {full:.2f} s (process start included)")
+        n_sources = len([p for p in new.iterdir() if p.is_dir()])
         outcomes: dict[str, int] = {}
         failed = 0
         for i in range(args.rounds):
-            # (before the process has imported anything there is nothing to kill)
+            # Odd rounds: a random time (before the process has imported anything there is
+            # nothing to kill); even rounds: right after a random number of source commits.
             delay = rng.uniform(0.8 * startup, full)
-            res = one_round(store, new, refs, delay, f"round{i}")
+            commits = rng.randint(1, n_sources) if i % 2 == 0 else None
+            res = one_round(store, new, refs, delay, f"round{i}", after_commits=commits)
             outcomes[res["outcome"]] = outcomes.get(res["outcome"], 0) + 1
             if res["failures"]:
                 failed += 1
-                print(f"round {i} (kill at {delay:.2f} s): FAILED: {'; '.join(res['failures'])}")
+                when = f"after {commits} commits" if commits else f"at {delay:.2f} s"
+                print(f"round {i} (kill {when}): FAILED: {'; '.join(res['failures'])}")
         for k, v in sorted(outcomes.items()):
             print(f"{v:4d} rounds: {k}")
         print(f"{args.rounds} rounds, {failed} failed ({time.monotonic() - t0:.0f} s)")

@@ -26,7 +26,7 @@ def test_killed_ingests_leave_old_or_new_sources_and_rerun_cleanly(kind):
         store, _old, new, refs, full = prepare(work, people=25, seed=3, kind=kind)
         assert refs["old"] != refs["new"]
         rng = random.Random(7)
-        rounds = [one_round(store, new, refs, 0, "between", after_lines=3)]
+        rounds = [one_round(store, new, refs, 0, "between", after_commits=3)]
         rounds += [one_round(store, new, refs, rng.uniform(0.3, full), f"r{i}") for i in range(2)]
         for res in rounds:
             assert res["failures"] == [], res
