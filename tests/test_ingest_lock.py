@@ -172,3 +172,23 @@ def test_graph_temp_of_a_dead_process_is_removed_on_open(tmp_path):
         os.close(fd)
     assert r.returncode == 0, r.stderr
     assert not dead.exists() and live.exists() and held.exists()
+
+
+def test_ingest_mutation_while_another_ingest_runs_is_limit_exceeded(tmp_path, monkeypatch):
+    from tests.api_helpers import post, serving, small_org
+    from tests.test_api_auth import make_token
+    db = small_org(tmp_path)
+    admin = make_token(db, "admin")
+    snap = _small_snapshot(tmp_path, "m", ["t9"])
+    monkeypatch.setenv("BURNPATH_INGEST_WAIT", "0.5")
+    holder = _holder(str(db), 30)
+    try:
+        with serving(db) as (srv, _, _):
+            resp = post(srv, 'mutation($p: [String!]!) { ingest(paths: $p) { source } }', admin,
+                        {"p": [str(snap)]})
+    finally:
+        holder.kill()
+        holder.wait()
+    err = resp.json()["errors"][0]
+    assert err["extensions"]["code"] == "LIMIT_EXCEEDED", err
+    assert f"pid {holder.pid}" in err["message"] and "nothing was written" in err["message"]

@@ -19,6 +19,7 @@ import uuid
 from typing import Iterator
 
 from .ingest_lock import POLL_S, Holder, IngestLocked, wait_seconds
+from .leftovers import pid_alive
 
 DEFAULT_TTL_S = 60.0
 
@@ -56,13 +57,7 @@ def _holder_gone(holder: dict) -> bool:
     """The holder ran on this host and its process no longer exists."""
     if holder.get("host") != socket.gethostname() or not isinstance(holder.get("pid"), int):
         return False
-    try:
-        os.kill(holder["pid"], 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
+    return not pid_alive(holder["pid"])
 
 
 @contextlib.contextmanager
