@@ -25,9 +25,12 @@ VERBS = [
     "api.findings_cli",
     "api.serve_cli",
     "api.collect_cli",
+    "api.alert_cli",
+    "api.watch_cli",
     "api.auth_cli",        # token
     "api.generate_cli",
     "api.schema_cli",
+    "api.report_cli",
 ]
 
 EXIT_INTERRUPTED = 130

@@ -123,13 +123,14 @@ class Engine:
 
     # --- ingest -------------------------------------------------------------
     def ingest(self, paths: list[str | Path], parallel: bool | None = None,
-               wait: float | None = None) -> list[LoadResult]:
+               wait: float | None = None, on_written=None) -> list[LoadResult]:
         """Parse and write source by source, each in one transaction, so memory is
         bounded by the largest two sources rather than the whole snapshot; on a large
         snapshot the next source is parsed in a worker process while this one is written
         (ingest.pipeline; `parallel` forces that on or off). A bad file stops the ingest
         with nothing of its source written; sources already written stay (the error
-        carries their results as `loaded`).
+        carries their results as `loaded`). `on_written(result)` hears of each source
+        as it is committed (the CLI's progress display).
 
         The whole ingest holds the store's ingest lock (engine.store.ingest_lock): a
         second ingest into the same store waits up to `wait` seconds, then raises
@@ -138,7 +139,13 @@ class Engine:
         from ingest.snapshot import plan
         loads = plan(paths)
         with self.store.ingest_lock(wait):
-            results = ingest_loads(self.store, loads, parallel)
+            results = ingest_loads(self.store, loads, parallel, on_written)
+            if any(r.warnings for r in results):
+                # An unpriced model an inventory `prices:` (this run's or an earlier one's) prices is not.
+                from .pricing import PriceBook, still_unpriced
+                book = PriceBook.for_store(self.store)
+                for r in results:
+                    r.warnings = still_unpriced(r.warnings, book)
             # Build the new generation's graph now (the embedded store caches it beside
             # the file), so the next `serve` or query maps it in instead of rebuilding it.
             prepare = getattr(self.store, "prepare_graph", None)

@@ -2,12 +2,13 @@
 Every failure becomes an IngestError naming the file."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import orjson
 
@@ -43,6 +44,26 @@ def _check_depth(path: Path, value: Any, where: str = "") -> Any:
     return value
 
 
+# Called with each file's path as it is read (the CLI's progress display); None: nobody
+# watches. Set per process: files a worker process parses are not seen here.
+_file_observer: Callable[[Path], None] | None = None
+
+
+@contextlib.contextmanager
+def observe_files(callback: Callable[[Path], None]):
+    global _file_observer
+    previous, _file_observer = _file_observer, callback
+    try:
+        yield
+    finally:
+        _file_observer = previous
+
+
+def _seen(path) -> None:
+    if _file_observer is not None:
+        _file_observer(path)
+
+
 def _read_bytes(path) -> bytes:
     # Plain descriptor reads: a fifth of what Path.read_bytes costs per file (its
     # buffered file object), which counts on a snapshot of 100k small listing files.
@@ -65,6 +86,7 @@ def _read_bytes(path) -> bytes:
 
 def read_json(path: Path) -> Any:
     note_file(path)
+    _seen(path)
     try:
         raw = _read_bytes(path)
     except OSError as exc:
@@ -154,6 +176,7 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     Streamed: one line in memory at a time (plus the caller's records), whatever the
     file's size; a line itself may not exceed MAX_LINE_BYTES."""
     note_file(path)
+    _seen(path)
     try:
         fh = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb", buffering=1 << 20)
     except OSError as exc:
@@ -203,6 +226,7 @@ def read_csv(path: Path, required: tuple[str, ...] = ()) -> Iterator[dict[str, s
     """The rows as dicts by header name, streamed (one row in memory at a time). A cell
     over csv's field limit (MAX_CSV_CELL) is an error naming its line."""
     note_file(path)
+    _seen(path)
     try:
         fh = open(path, encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -236,6 +260,7 @@ def _csv_rows(path: Path, fh, required: tuple[str, ...]) -> Iterator[dict[str, s
 def read_yaml(path: Path) -> Any:
     import yaml
     note_file(path)
+    _seen(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:

@@ -124,4 +124,7 @@ def read_source(load: SourceLoad) -> Records:
             gc.enable()
     records.source = load.source
     records.warnings += unread_warnings(load.source, present, records.files, records.warnings)
+    if records.usage:
+        from engine.pricing import unpriced_warnings
+        records.warnings += unpriced_warnings(records)
     return records

@@ -92,7 +92,7 @@ def _no_budget(facts: Facts, views: list[NodeView], p: dict) -> list[list[Hit]]:
 @bulk("unclaimed_ai")
 def _unclaimed_ai(facts: Facts, views: list[NodeView], p: dict) -> list[list[Hit]]:
     # The check's own steps, in its order.
-    from .checks import _now, ai_vendor_of, iso, sensitive_scopes_of
+    from .checks import _now, ai_vendor_of, iso, sensitive_scopes_of, usage_usd_text
     from .kinds import Account, Credential, OAuthGrant, ServiceAccount
     now_text = iso(_now(facts))
     u = facts._usage
@@ -141,7 +141,7 @@ def _unclaimed_ai(facts: Facts, views: list[NodeView], p: dict) -> list[list[Hit
         summary = summaries(nid)
         out.append([Hit({"usage": summary, "projects": projects,
                          "usage_rows": u.row_dicts(u.recent_rows(nid, 20)), "now": now_text},
-                        message=f"{nid}: ${summary['usd']:,.2f} of AI usage on {summary['days']} days "
+                        message=f"{nid}: {usage_usd_text(summary)} of AI usage on {summary['days']} days "
                                 f"({', '.join(summary['models'])}) that no approved tool claims")])
     return out
 

@@ -23,6 +23,7 @@ from .kinds import (AITool as _KIND_AITool, Account as _KIND_Account, Credential
                     OAuthGrant as _KIND_OAuthGrant, Person as _KIND_Person,
                     ServiceAccount as _KIND_ServiceAccount)
 from .loader import load_data
+from .usage import unpriced_said
 
 
 @dataclass
@@ -97,10 +98,19 @@ def iso(value: datetime | None) -> str | None:
 
 def _usage_row(facts: Facts, r) -> dict[str, Any]:
     usd = facts.row_usd(r)
-    return {"source": r.source, "day": r.day.isoformat(), "model": r.model,
-            "credential_id": r.credential_id, "project_id": r.project_id, "account_id": r.account_id,
-            "input_tokens": r.input_tokens, "output_tokens": r.output_tokens, "requests": r.requests,
-            "usd": None if usd is None else round(usd, 4)}
+    return unpriced_said({"source": r.source, "day": r.day.isoformat(), "model": r.model,
+                          "credential_id": r.credential_id, "project_id": r.project_id,
+                          "account_id": r.account_id, "input_tokens": r.input_tokens,
+                          "output_tokens": r.output_tokens, "requests": r.requests,
+                          "usd": None if usd is None else round(usd, 4)})
+
+
+def usage_usd_text(summary: dict[str, Any]) -> str:
+    """`$12.30`, or `$12.30 + unpriced (model-x)` when some models have no price."""
+    text = f"${summary['usd']:,.2f}"
+    if summary.get("unpriced_models"):
+        text += f" + unpriced ({', '.join(summary['unpriced_models'])})"
+    return text
 
 
 def _owners_evidence(facts: Facts, node_id: str) -> list[dict[str, Any]]:
@@ -119,8 +129,9 @@ def _owner_edges(facts: Facts, node_id: str) -> list[dict[str, Any]]:
 @check("no_active_owner", (CRED, NodeKind.ServiceAccount.value, NodeKind.AITool.value))
 def no_active_owner(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
     """Active subject none of whose resolved owners is an active person (unverified is
-    not active; no owner at all is orphaned too)."""
-    if not view.active:
+    not active; no owner at all is orphaned too). A key only usage names (no listing,
+    so no owner data) is a placeholder for ownership: not orphaned."""
+    if not view.active or view.properties.get("stub"):
         return []
     people = facts.owner_people(view.id)
     if any(o.status == "active" for o in people):
@@ -227,7 +238,9 @@ def exposed(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
     for e, x in found:
         props = dict(x.properties) if x else {}
         exposures.append({"id": e.dst, "match": e.properties.get("match"),
-                          **{k: props.get(k) for k in ("source", "repo", "repository", "file", "commit",
+                          # (file and line let SARIF place the finding in the repository)
+                          **{k: props.get(k) for k in ("source", "repo", "repository", "repository_url",
+                                                       "file", "line", "end_line", "commit",
                                                        "date", "created_at", "verified", "rule", "detector",
                                                        "redacted_value", "hint", "link")
                              if props.get(k) is not None}})
@@ -436,7 +449,7 @@ def unclaimed_ai(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
     summary = facts.usage_summary(view.id)
     return [Hit({"usage": summary, "projects": projects, "usage_rows": facts.recent_usage(view.id, 20),
                  "now": iso(_now(facts))},
-                message=f"{view.id}: ${summary['usd']:,.2f} of AI usage on {summary['days']} days "
+                message=f"{view.id}: {usage_usd_text(summary)} of AI usage on {summary['days']} days "
                         f"({', '.join(summary['models'])}) that no approved tool claims")]
 
 

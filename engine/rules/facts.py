@@ -236,7 +236,8 @@ class Facts:
     def _subjects_of(self, kinds: tuple[str, ...]) -> list[NodeView]:
         out: list[NodeView] = []
         for kind in kinds:
-            out.extend(self.graph.views[self.graph.index[i]] for i in self.graph.by_kind.get(kind, []))
+            out.extend(v for v in (self.graph.views[self.graph.index[i]] for i in self.graph.by_kind.get(kind, []))
+                       if not is_placeholder(v))
             if kind == _KIND_Credential:
                 out.extend(self.usage_only.values())
         out.sort(key=lambda v: v.id)
@@ -252,7 +253,8 @@ class Facts:
         for nid in ids:
             i = g.index.get(nid)
             if i is not None:
-                picked.extend([nid] * times.get(self.adj.kind_at(i), 0))
+                if not is_placeholder(g.views[i]):
+                    picked.extend([nid] * times.get(self.adj.kind_at(i), 0))
             elif cred_times and nid in self.usage_only:
                 picked.extend([nid] * cred_times)
         picked.sort()
@@ -520,10 +522,12 @@ class Facts:
             return None
         c = u.cols
         days = sorted({c.day[i] for i in rows})
-        return {"usd": round(self._subject_usd(None).get(node_id, 0.0), 2), "days": len(days),
-                "first_day": days[0], "last_day": days[-1],
-                "models": sorted({c.model[i] for i in rows}),
-                "requests": sum(c.requests[i] for i in rows), "sources": sorted({c.source[i] for i in rows})}
+        return _say_unpriced({"usd": round(self._subject_usd(None).get(node_id, 0.0), 2), "days": len(days),
+                              "first_day": days[0], "last_day": days[-1],
+                              "models": sorted({c.model[i] for i in rows}),
+                              "requests": sum(c.requests[i] for i in rows),
+                              "sources": sorted({c.source[i] for i in rows})},
+                             {c.model[i] for i in rows if not u.priced_list[i]})
 
     def usage_summaries(self):
         """usage_summary as a function: the same sets and sums, each column of a
@@ -533,6 +537,7 @@ class Facts:
         rows_of = u.by_subject.rows
         usd = self._subject_usd(None)
         day, model, source, requests = c.day, c.model, c.source, c.requests
+        priced = u.priced_list
 
         def summary(node_id: str) -> dict[str, Any] | None:
             rows = rows_of(node_id)
@@ -540,13 +545,16 @@ class Facts:
                 return None
             if len(rows) == 1:
                 i = rows[0]
-                return {"usd": round(usd.get(node_id, 0.0), 2), "days": 1, "first_day": day[i], "last_day": day[i],
-                        "models": [model[i]], "requests": sum((requests[i],)), "sources": [source[i]]}
+                return _say_unpriced({"usd": round(usd.get(node_id, 0.0), 2), "days": 1, "first_day": day[i],
+                                      "last_day": day[i], "models": [model[i]], "requests": sum((requests[i],)),
+                                      "sources": [source[i]]}, () if priced[i] else (model[i],))
             pick = itemgetter(*rows)
             days = sorted(set(pick(day)))
-            return {"usd": round(usd.get(node_id, 0.0), 2), "days": len(days), "first_day": days[0],
-                    "last_day": days[-1], "models": sorted(set(pick(model))), "requests": sum(pick(requests)),
-                    "sources": sorted(set(pick(source)))}
+            return _say_unpriced({"usd": round(usd.get(node_id, 0.0), 2), "days": len(days), "first_day": days[0],
+                                  "last_day": days[-1], "models": sorted(set(pick(model))),
+                                  "requests": sum(pick(requests)), "sources": sorted(set(pick(source)))},
+                                 () if all(pick(priced)) else
+                                 {m for m, p in zip(pick(model), pick(priced)) if not p})
         return summary
 
     def usage_projects_all(self):
@@ -1055,3 +1063,20 @@ def _budgets_of(v: NodeView) -> list[Budget]:
         if val is not None:
             out.append(Budget(v.id, key, val, "month"))
     return out
+
+
+def _say_unpriced(summary: dict[str, Any], unpriced) -> dict[str, Any]:
+    """A usage summary with models that have no price says so (`price: unpriced` and
+    which models): their USD is not in `usd`, never a silent $0."""
+    if unpriced:
+        summary["price"] = "unpriced"
+        summary["unpriced_models"] = sorted(unpriced)
+    return summary
+
+
+def is_placeholder(view: NodeView) -> bool:
+    """An id a sample only references (a grant's client, a group member, an alias no
+    source lists): the graph keeps a stub for it, and no rule makes findings about it.
+    (Keys that usage rows name but no listing does are `usage_only` subjects, not this.)"""
+    props = view.properties
+    return bool(props.get("stub")) and not props.get("usage_only")

@@ -21,7 +21,9 @@ class NodeView:
     id: str
     kind: str
     name: str | None
-    active: bool
+    # None only when the source lists the node without its status (properties
+    # `status_known: false`, e.g. a Graph user listing without `accountEnabled`).
+    active: bool | None
     properties: dict[str, Any]
     sources: list[str] = field(default_factory=list)
     removed_at: str | None = None
@@ -97,6 +99,9 @@ class UsageTotal:
     priced_written: int
     priced_output: int
     vendor_usd: float | None
+    # Rows whose vendor report states no request count (`requests_known: false`):
+    # their `requests` 0 is unknown, not zero.
+    requests_unknown: int = 0
 
     def sort_key(self) -> tuple:
         return tuple("" if v is None else v for v in (
@@ -162,7 +167,7 @@ def usage_totals_of(rows: Iterable[UsageRecord]) -> list[UsageTotal]:
         key = (r.source, r.model, r.credential_id, r.project_id, r.account_id, vendor)
         g = groups.get(key)
         if g is None:
-            g = groups[key] = [0] * 9 + [[]]
+            g = groups[key] = [0] * 9 + [[], 0]
         cached = max(int(r.cached_input_tokens or 0), 0)
         written = max(cache_write_tokens(r.properties), 0)
         g[0] += 1
@@ -176,7 +181,9 @@ def usage_totals_of(rows: Iterable[UsageRecord]) -> list[UsageTotal]:
         g[8] += max(int(r.output_tokens or 0), 0)
         if vendor:
             g[9].append(float(r.vendor_usd))
-    out = [UsageTotal(*key[:5], key[5], *g[:9], math.fsum(g[9]) if key[5] else None)
+        if r.properties and r.properties.get("requests_known") is False:
+            g[10] += 1
+    out = [UsageTotal(*key[:5], key[5], *g[:9], math.fsum(g[9]) if key[5] else None, g[10])
            for key, g in groups.items()]
     out.sort(key=UsageTotal.sort_key)
     return out
@@ -246,6 +253,13 @@ class Store(ABC):
         """How many live nodes (of `kind`) list_nodes puts at or before `after_id`:
         the offset a paging cursor stands for."""
         return self.graph().first_index_after(kind, after_id)
+
+    def search_nodes(self, query: str, kind: str | None, after_id: str | None,
+                     limit: int) -> tuple[list[NodeView], int]:
+        """Live nodes (of `kind`) matching `query` (engine.search), in id order after
+        `after_id`: (up to `limit` of them, how many match in all)."""
+        from ..search import search_graph
+        return search_graph(self.graph(), query, kind, after_id, limit)
 
     @abstractmethod
     def iter_nodes(self, include_removed: bool = False) -> Iterable[NodeView]: ...

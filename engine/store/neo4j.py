@@ -462,7 +462,9 @@ class Neo4jStore(Store):
                   "account_id": u.account_id, "input_tokens": u.input_tokens,
                   "output_tokens": u.output_tokens, "cached_input_tokens": u.cached_input_tokens,
                   "requests": u.requests, "vendor_usd": u.vendor_usd,
-                  "cache_write_tokens": self._cache_write(u.properties)} for u in records.usage]
+                  "cache_write_tokens": self._cache_write(u.properties),
+                  "requests_unknown": 1 if u.properties.get("requests_known") is False else 0}
+                 for u in records.usage]
         costs = [{**base(_key(c.key()), c.day.isoformat(), c.properties), "scope_id": c.scope_id,
                   "line_item": c.line_item, "usd": c.usd} for c in records.costs]
         activity = [{**base(_key(a.key()), a.day.isoformat(), a.properties), "actor_id": a.actor_id,
@@ -533,6 +535,37 @@ class Neo4jStore(Store):
         rows = self._query(f"MATCH (n:{kind or 'Node'}) WHERE n.live AND n.id <= $after RETURN count(n) AS c",
                            after=after_id)
         return rows[0]["c"]
+
+    def search_nodes(self, query: str, kind: str | None, after_id: str | None,
+                     limit: int) -> tuple[list[NodeView], int]:
+        """engine.search's match, in Cypher over the flattened node properties (no
+        node is read into Python but the page)."""
+        from ..search import SEARCH_PROPERTIES, normalise
+        if kind is not None and kind not in KIND_LABELS:
+            return [], 0
+        label = kind or "Node"
+        # A list property matches when one of its elements does (as in engine.search);
+        # a value stored as a JSON string (a nested one) is not searched.
+        tests = ["toLower(n.id) CONTAINS $q", "toLower(coalesce(n.name, '')) CONTAINS $q"]
+        for key in SEARCH_PROPERTIES:
+            f = f"n.`{key}`"
+            tests.append(f"(CASE WHEN {f} IS NULL THEN false "
+                         f"WHEN valueType({f}) STARTS WITH 'LIST' THEN "
+                         f"any(x IN {f} WHERE valueType(x) IN ['STRING NOT NULL', 'INTEGER NOT NULL', "
+                         f"'FLOAT NOT NULL'] AND toLower(toString(x)) CONTAINS $q) "
+                         f"WHEN valueType({f}) = 'STRING NOT NULL' THEN toLower({f}) CONTAINS $q "
+                         f"ELSE false END)")
+        match = f"MATCH (n:{label}) WHERE n.live AND ({' OR '.join(tests)})"
+
+        def run(tx):
+            q = normalise(query)
+            total = tx.run(match + " RETURN count(n) AS c", q=q).single()["c"]
+            page = list(tx.run(match + " AND ($after IS NULL OR n.id > $after) "
+                               "RETURN n.id AS id, n._view AS v ORDER BY n.id LIMIT $limit",
+                               q=q, after=after_id, limit=max(limit, 0)))
+            return page, total
+        page, total = self._read(run)
+        return [_view_of(r["id"], r["v"]) for r in page], total
 
     def _contributions(self) -> tuple[dict, dict]:
         def run(tx):
@@ -647,13 +680,17 @@ class Neo4jStore(Store):
                sum(c) AS priced_cached, sum(w) AS priced_written,
                sum(CASE WHEN u.output_tokens > 0 THEN u.output_tokens ELSE 0 END) AS priced_output,
                collect(u.vendor_usd) AS vendor_values,
-               sum(CASE WHEN u.cache_write_tokens IS NULL
-                        AND u.properties CONTAINS 'cache_creation_input_tokens' THEN 1 ELSE 0 END) AS legacy
+               sum(coalesce(u.requests_unknown, 0)) AS requests_unknown,
+               sum(CASE WHEN (u.cache_write_tokens IS NULL
+                              AND u.properties CONTAINS 'cache_creation_input_tokens')
+                          OR (u.requests_unknown IS NULL AND u.properties CONTAINS 'requests_known')
+                        THEN 1 ELSE 0 END) AS legacy
     """
 
     _TOTAL_FIELDS = ("source", "model", "credential_id", "project_id", "account_id", "vendor", "rows",
                      "input_tokens", "output_tokens", "cached_input_tokens", "requests", "priced_uncached",
-                     "priced_cached", "priced_written", "priced_output", "vendor_values", "legacy")
+                     "priced_cached", "priced_written", "priced_output", "vendor_values", "requests_unknown",
+                     "legacy")
 
     def usage_totals(self, start=None, end=None) -> list[UsageTotal]:
         import math
@@ -671,7 +708,8 @@ class Neo4jStore(Store):
                           r["vendor"], r["rows"], r["input_tokens"], r["output_tokens"],
                           r["cached_input_tokens"], r["requests"], r["priced_uncached"], r["priced_cached"],
                           r["priced_written"], r["priced_output"],
-                          math.fsum(float(v) for v in r["vendor_values"]) if r["vendor"] else None)
+                          math.fsum(float(v) for v in r["vendor_values"]) if r["vendor"] else None,
+                          r["requests_unknown"])
                for r in rows]
         out.sort(key=UsageTotal.sort_key)
         return out

@@ -112,6 +112,17 @@ def _key(parts: tuple) -> str:
     return "\x1f".join(parts)
 
 
+def row_active(active: int | None, removed_at: str | None, props: dict[str, Any]) -> bool | None:
+    """A one-source node's `active`: the source's word (None: it says nothing, so
+    active), except that a node listed without its status (`status_known: false`) is
+    unknown (None), not active."""
+    if removed_at:
+        return False
+    if active is None:
+        return None if props.get("status_known") is False else True
+    return active != 0
+
+
 def merge_contributions(rows: list[tuple]) -> NodeView:
     """rows: (id, source, kind, name, active, properties_json, removed_at, enrichment),
     one per source."""
@@ -119,9 +130,9 @@ def merge_contributions(rows: list[tuple]) -> NodeView:
         # Most nodes have one source: no sorting, no merging.
         r = rows[0]
         removed_at = r[6]
-        return NodeView(id=r[0], kind=r[2], name=r[3] or None,
-                        active=r[4] != 0 and not removed_at, properties=_loads(r[5]),
-                        sources=[r[1]], removed_at=removed_at)
+        props = _loads(r[5])
+        return NodeView(id=r[0], kind=r[2], name=r[3] or None, active=row_active(r[4], removed_at, props),
+                        properties=props, sources=[r[1]], removed_at=removed_at)
     rows = sorted(rows, key=lambda r: (SOURCE_PRIORITY.get(r[1], 0), r[1]))
     live = [r for r in rows if r[6] is None]
     # Enrichment alone does not keep alive a node its real source has removed.
@@ -139,7 +150,10 @@ def merge_contributions(rows: list[tuple]) -> NodeView:
         if r[4] == 0:
             inactive = True
     removed_at = None if live else max(r[6] for r in rows if r[6] is not None)
-    return NodeView(id=rows[0][0], kind=kind, name=name, active=not inactive and not removed_at,
+    active = not inactive and not removed_at
+    if active and all(r[4] is None for r in use) and props.get("status_known") is False:
+        active = None
+    return NodeView(id=rows[0][0], kind=kind, name=name, active=active,
                     properties=props, sources=[r[1] for r in use], removed_at=removed_at)
 
 
