@@ -246,6 +246,7 @@ def main() -> None:
             commits = rng.randint(1, n_sources) if i % 2 == 0 else None
             res = one_round(store, new, refs, delay, f"round{i}", after_commits=commits)
             outcomes[res["outcome"]] = outcomes.get(res["outcome"], 0) + 1
+            print(f"round {i}: {res['outcome']} ({res['new_sources']} sources new)", flush=True)
             if res["failures"]:
                 failed += 1
                 when = f"after {commits} commits" if commits else f"at {delay:.2f} s"
