@@ -82,8 +82,9 @@ def is_embedded(url: str) -> bool:
 
 
 def embedded_files(path: str) -> list[str]:
-    """The files an embedded store is made of (the db, its WAL and shared memory, the graph cache)."""
-    return [path + suffix for suffix in ("", "-wal", "-shm", ".graph")]
+    """The files an embedded store is made of (the db, its WAL and shared memory, the graph
+    cache, the ingest lock file)."""
+    return [path + suffix for suffix in ("", "-wal", "-shm", ".graph", ".ingest-lock")]
 
 
 def require_store(url: str) -> None:

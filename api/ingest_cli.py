@@ -14,6 +14,9 @@ def add_parser(sub):
                         "files inside one. Each source is one transaction: a file that cannot be "
                         "parsed stops the ingest with nothing of its source written.")
     sp.add_argument("paths", nargs="+", metavar="PATH", help="a snapshot directory or a file inside one")
+    sp.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                    help="how long to wait for another ingest into the same store to end "
+                         "(default $BURNPATH_INGEST_WAIT, else 30; 0 refuses at once)")
     sp.add_argument("--quiet", "-q", action="store_true",
                     help="no progress display (it is shown only on a terminal anyway)")
     sp.add_argument("--synced-at", default=None, metavar="WHEN",
@@ -54,6 +57,7 @@ def remove_new_store(url: str) -> None:
 
 def run(args) -> int:
     from engine.history.sync import SyncError
+    from engine.store.ingest_lock import IngestLocked
     from ingest.errors import IngestError
     url = db_url(args)
     new_store = is_embedded(url) and not os.path.exists(url)
@@ -61,10 +65,15 @@ def run(args) -> int:
     loaded = []
     try:
         with ingest_progress(wants_progress() and not args.quiet) as on_written:
-            results = engine.ingest(args.paths, on_written=on_written, synced_at=args.synced_at)
+            results = engine.ingest(args.paths, wait=args.wait, on_written=on_written,
+                                    synced_at=args.synced_at)
         loaded = results
     except SyncError as exc:
         raise CliError(str(exc)) from exc
+    except IngestLocked as exc:
+        print(f"burnpath ingest: {exc}", file=sys.stderr)
+        print("burnpath ingest: nothing was written", file=sys.stderr)
+        return 1
     except IngestError as exc:
         loaded = getattr(exc, "loaded", None) or []
         print_results(loaded)

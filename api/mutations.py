@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from .auth import ROLES, TokenError, TokenRecord, TokenStore
 from .context import engine_of, require_admin
-from .errors import BAD_INPUT, NOT_FOUND, error
+from .errors import BAD_INPUT, LIMIT_EXCEEDED, NOT_FOUND, error
 from .redact import redact_text
 
 
@@ -80,6 +80,7 @@ class Mutation:
                paths: Annotated[list[str], strawberry.argument(description="Paths on the server: snapshot "
                                                                            "directories or files inside one.")],
                ) -> list[IngestRun]:
+        from engine.store.ingest_lock import IngestLocked
         from ingest.errors import IngestError
         require_admin(info)
         if not paths:
@@ -88,6 +89,9 @@ class Mutation:
             results = engine_of(info).ingest(paths)
         except IngestError as exc:
             raise error(f"{exc.path}: {exc.problem}; nothing was written", BAD_INPUT, path=exc.path) from exc
+        except IngestLocked as exc:
+            # Busy, not bad input: the same request succeeds once the other ingest ends.
+            raise error(f"{exc}; nothing was written", LIMIT_EXCEEDED) from exc
         return [IngestRun(source=r.source, run_id=strawberry.ID(r.run_id), complete=r.complete,
                           counts=_counts(r.counts), removed=_counts(r.removed), warnings=[redact_text(w) for w in r.warnings])
                 for r in results]

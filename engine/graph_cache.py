@@ -12,6 +12,7 @@ read-only directory just means no cache) and atomic (a temporary file renamed ov
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from datetime import datetime
@@ -81,6 +82,9 @@ def save(graph: MemoryGraph, path: Path, key: str) -> MemoryGraph | None:
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as fh:
+            # Held while writing: the mark engine.store.leftovers checks before it
+            # removes a `.tmp-<pid>` whose process looks gone.
+            fcntl.flock(fh, fcntl.LOCK_EX)
             fh.write(MAGIC)
             fh.write(len(head).to_bytes(8, "little"))
             fh.write(head)

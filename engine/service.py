@@ -138,7 +138,8 @@ class Engine:
 
     # --- ingest -------------------------------------------------------------
     def ingest(self, paths: list[str | Path], parallel: bool | None = None,
-               on_written=None, synced_at: datetime | str | None = None) -> list[LoadResult]:
+               wait: float | None = None, on_written=None,
+               synced_at: datetime | str | None = None) -> list[LoadResult]:
         """Parse and write source by source, each in one transaction, so memory is
         bounded by the largest two sources rather than the whole snapshot; on a large
         snapshot the next source is parsed in a worker process while this one is written
@@ -147,35 +148,40 @@ class Engine:
         carries their results as `loaded`). `on_written(result)` hears of each source
         as it is committed (the CLI's progress display).
 
-        The whole ingest is one sync run (engine.history.sync), observed at
-        `synced_at` (default now); `last_sync` holds it afterwards, with what changed."""
+        The whole ingest holds the store's ingest lock (engine.store.ingest_lock): a
+        second ingest into the same store waits up to `wait` seconds, then raises
+        IngestLocked naming the holder, so two snapshots never interleave. Inside the
+        lock the ingest is one sync run (engine.history.sync), observed at `synced_at`
+        (default now); `last_sync` holds it afterwards, with what changed."""
         from ingest.pipeline import ingest_loads
         from ingest.snapshot import plan
         from .history import sync
         loads = plan(paths)
-        run = sync.start(self.store, synced_at)
-        try:
-            results = ingest_loads(self.store, loads, parallel, on_written)
-        except BaseException as exc:
-            self.store.sync = None
-            loaded = getattr(exc, "loaded", None) or []
+        with self.store.ingest_lock(wait):
+            run = sync.start(self.store, synced_at)
             try:
-                self.last_sync = sync.finish(self.store, run, loaded, error=str(exc) or type(exc).__name__)
-            except Exception:       # the ingest's own error is the one to report
-                pass
-            raise
-        if any(r.warnings for r in results):
-            # An unpriced model an inventory `prices:` (this run's or an earlier one's) prices is not.
-            from .pricing import PriceBook, still_unpriced
-            book = PriceBook.for_store(self.store)
-            for r in results:
-                r.warnings = still_unpriced(r.warnings, book)
-        self.last_sync = sync.finish(self.store, run, results)
-        # Build the new generation's graph now (the embedded store caches it beside the
-        # file), so the next `serve` or query maps it in instead of rebuilding it.
-        prepare = getattr(self.store, "prepare_graph", None)
-        if results and prepare is not None:
-            prepare()
+                results = ingest_loads(self.store, loads, parallel, on_written)
+            except BaseException as exc:
+                self.store.sync = None
+                loaded = getattr(exc, "loaded", None) or []
+                try:
+                    self.last_sync = sync.finish(self.store, run, loaded,
+                                                 error=str(exc) or type(exc).__name__)
+                except Exception:       # the ingest's own error is the one to report
+                    pass
+                raise
+            if any(r.warnings for r in results):
+                # An unpriced model an inventory `prices:` (this run's or an earlier one's) prices is not.
+                from .pricing import PriceBook, still_unpriced
+                book = PriceBook.for_store(self.store)
+                for r in results:
+                    r.warnings = still_unpriced(r.warnings, book)
+            self.last_sync = sync.finish(self.store, run, results)
+            # Build the new generation's graph now (the embedded store caches it beside
+            # the file), so the next `serve` or query maps it in instead of rebuilding it.
+            prepare = getattr(self.store, "prepare_graph", None)
+            if results and prepare is not None:
+                prepare()
         return results
 
     def load_records(self, loads: list[tuple[Any, bool]],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import math
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -15,6 +16,7 @@ from engine.model import EdgeKind, NodeKind, Records, UsageRow, trusted_edge, tr
 
 from .accounts import _iso_text
 from .errors import IngestError
+from .fields import shown
 
 # Vendor statuses under which a credential or account still works.
 ACTIVE_STATUSES = {"active", "enabled", "valid"}
@@ -73,30 +75,39 @@ def status_active(status: Any) -> bool | None:
     return str(status).strip().lower() in ACTIVE_STATUSES
 
 
+# Counts are stored as SQLite/Neo4j 64-bit integers; anything past that is no count.
+MAX_COUNT = (1 << 63) - 1
+
+
 def as_int(value: Any, path: Path, where: str) -> int:
-    if type(value) is int:          # the common case, first: usage files hold millions
+    if type(value) is int and -MAX_COUNT <= value <= MAX_COUNT:   # the common case first: millions of rows
         return value
     if value is None:
         return 0
-    if isinstance(value, bool):
-        raise IngestError(path, f"{where}: expected a number, got {value!r}")
-    if isinstance(value, (int, float)):
-        return int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise IngestError(path, f"{where}: expected a number, got {shown(value)}")
     try:
-        return int(float(str(value)))
-    except ValueError:
-        raise IngestError(path, f"{where}: expected a number, got {value!r}") from None
+        number = int(value) if isinstance(value, int) else int(float(value))
+    except (ValueError, OverflowError):
+        raise IngestError(path, f"{where}: expected a finite number, got {shown(value)}") from None
+    if not -MAX_COUNT <= number <= MAX_COUNT:
+        raise IngestError(path, f"{where}: {shown(value)} is out of range for a count "
+                                f"(at most {MAX_COUNT})")
+    return number
 
 
 def as_float(value: Any, path: Path, where: str) -> float | None:
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        raise IngestError(path, f"{where}: expected a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise IngestError(path, f"{where}: expected a number, got {shown(value)}")
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise IngestError(path, f"{where}: expected a number, got {value!r}") from None
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise IngestError(path, f"{where}: expected a number, got {shown(value)}") from None
+    if not math.isfinite(number):
+        raise IngestError(path, f"{where}: expected a finite number, got {shown(value)}")
+    return number
 
 
 def require_dict(item: Any, path: Path, where: str) -> dict[str, Any]:

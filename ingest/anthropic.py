@@ -30,6 +30,7 @@ from engine.model import ActivityRow, CostRow, EdgeKind, NodeKind, Records
 from .ai_records import (vendor_extras, Graph, UsageSum, as_float, as_int, day_of, gc_paused, require_dict,
                          selected, split_hint, status_active, ts, unknown_key_warnings)
 from .errors import IngestError
+from .fields import items, mapping, text
 from .files import list_items
 
 SOURCE = "anthropic"
@@ -182,7 +183,7 @@ def _api_keys(path: Path, g: Graph) -> dict[str, str]:
     for n, item in enumerate(list_items(path, "data")):
         where = f"API key {n + 1}"
         kid = _need(item, "id", path, where)
-        listed[kid] = item.get("name") or ""
+        listed[kid] = text(item.get("name"), path, f"{where} name") or ""
         node = f"anthropic:api_key:{kid}"
         wnode = _workspace_node(_scope_workspace(item))
         status = item.get("status")
@@ -358,7 +359,8 @@ def _cost_report(path: Path, rec: Records) -> None:
             if cents is None:
                 continue
             scope = _workspace_node(r.get("workspace_id"))
-            line = r.get("description") or r.get("cost_type")
+            line = (text(r.get("description"), path, f"{w} description")
+                    or text(r.get("cost_type"), path, f"{w} cost_type"))
             key = (day, scope, line)
             if key in merged:
                 merged[key].usd += cents / 100.0
@@ -410,24 +412,24 @@ def _claude_code(path: Path, rec: Records, key_names: dict[str, str]) -> None:
             actor_id = f"anthropic:api_key:{kid}" if kid else f"anthropic:api_key_name:{name}"
         else:
             raise IngestError(path, f"record {n + 1}: actor names no email, user or API key")
-        core = item.get("core_metrics") or {}
-        lines = core.get("lines_of_code") or {}
+        core = mapping(item.get("core_metrics"), path, f"record {n + 1} core_metrics")
+        lines = mapping(core.get("lines_of_code"), path, f"record {n + 1} core_metrics.lines_of_code")
         accepted = rejected = 0
-        for tool in (item.get("tool_actions") or {}).values():
+        for tool in mapping(item.get("tool_actions"), path, f"record {n + 1} tool_actions").values():
             if isinstance(tool, dict):
                 accepted += num(tool.get("accepted"), "tool_actions")
                 rejected += num(tool.get("rejected"), "tool_actions")
         tokens_in = tokens_out = 0
         cost_cents = 0.0
         models = []
-        for b in item.get("model_breakdown") or []:
+        for b in items(item.get("model_breakdown"), path, f"record {n + 1} model_breakdown"):
             if type(b) is not dict:
                 b = require_dict(b, path, f"record {n + 1} model_breakdown")
-            tok = b.get("tokens") or {}
+            tok = mapping(b.get("tokens"), path, f"record {n + 1} model_breakdown tokens")
             tokens_in += (num(tok.get("input"), "tokens") + num(tok.get("cache_read"), "tokens")
                           + num(tok.get("cache_creation"), "tokens"))
             tokens_out += num(tok.get("output"), "tokens")
-            cost = b.get("estimated_cost") or {}
+            cost = mapping(b.get("estimated_cost"), path, f"record {n + 1} estimated_cost")
             cost_cents += as_float(cost.get("amount"), path, f"record {n + 1} estimated_cost") or 0.0
             if b.get("model"):
                 models.append(b["model"])

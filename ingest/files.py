@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import gzip
-import io
 import json
 import os
 from pathlib import Path
@@ -14,8 +13,36 @@ from typing import Any, Callable, Iterator
 import orjson
 
 from .errors import IngestError
+from .guard import note_file
 
 _BOM = b"\xef\xbb\xbf"
+
+# Nesting deeper than this is refused: no vendor response comes near it, and deeper
+# values break what reads them later (recursion in Python, orjson's own 255-level bound
+# when the store serialises properties).
+MAX_DEPTH = 255
+# One JSON-lines record, and one CSV cell (csv's own default field limit, 128 KiB).
+MAX_LINE_BYTES = 64 << 20
+MAX_CSV_CELL = csv.field_size_limit()
+
+
+def _too_deep() -> str:
+    return f"a value nested deeper than {MAX_DEPTH} levels"
+
+
+def _check_depth(path: Path, value: Any, where: str = "") -> Any:
+    """`value`, or IngestError when it nests deeper than MAX_DEPTH. orjson's serialiser
+    enforces exactly that bound in C, so one dump (a fifth of the parse's cost) checks it."""
+    if isinstance(value, (dict, list)):
+        try:
+            orjson.dumps(value)
+        except orjson.JSONEncodeError as exc:
+            if "ecursion" in str(exc):
+                raise IngestError(path, f"{where}{_too_deep()}") from None
+        except RecursionError:
+            raise IngestError(path, f"{where}{_too_deep()}") from None
+    return value
+
 
 # Called with each file's path as it is read (the CLI's progress display); None: nobody
 # watches. Set per process: files a worker process parses are not seen here.
@@ -58,6 +85,7 @@ def _read_bytes(path) -> bytes:
 
 
 def read_json(path: Path) -> Any:
+    note_file(path)
     _seen(path)
     try:
         raw = _read_bytes(path)
@@ -70,7 +98,7 @@ def read_json(path: Path) -> Any:
     # bad UTF-8, an empty file) takes the stdlib's path, whose result or error is the one
     # this has always given.
     try:
-        return orjson.loads(raw)
+        return _check_depth(path, orjson.loads(raw))
     except orjson.JSONDecodeError:
         pass
     try:
@@ -81,9 +109,11 @@ def read_json(path: Path) -> Any:
     if not text.strip():
         raise IngestError(path, "empty file (expected a JSON response body)")
     try:
-        return json.loads(text)
+        return _check_depth(path, json.loads(text))
     except json.JSONDecodeError as exc:
         raise IngestError(path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise IngestError(path, _too_deep()) from exc
 
 
 def read_pages(path: Path) -> list[Any]:
@@ -141,52 +171,95 @@ def _is_item(first: Any, keys: tuple[str, ...]) -> bool:
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) per non-blank line; `.gz` files are decompressed."""
+    """(line number, object) per non-blank line; `.gz` files are decompressed.
+
+    Streamed: one line in memory at a time (plus the caller's records), whatever the
+    file's size; a line itself may not exceed MAX_LINE_BYTES."""
+    note_file(path)
     _seen(path)
     try:
-        raw = path.read_bytes()
-        if path.suffix == ".gz":
-            raw = gzip.decompress(raw)
-        text = raw.decode("utf-8-sig")
-    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
-        raise IngestError(path, f"cannot read: {exc}") from exc
-    for lineno, line in enumerate(io.StringIO(text), 1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
+        fh = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb", buffering=1 << 20)
+    except OSError as exc:
+        raise IngestError(path, f"cannot read: {exc.strerror or exc}") from exc
+    with fh:
+        lineno = 0
+        while True:
             try:
-                obj = json.loads(line)     # what orjson refuses and the stdlib reads (NaN...)
-            except json.JSONDecodeError as exc:
-                raise IngestError(path, f"line {lineno}: invalid JSON: {exc.msg}") from exc
-        if not isinstance(obj, dict):
-            raise IngestError(path, f"line {lineno}: expected a JSON object")
-        yield lineno, obj
+                raw = fh.readline(MAX_LINE_BYTES + 1)
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                raise IngestError(path, f"cannot read: {exc}") from exc
+            if not raw:
+                return
+            lineno += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                raise IngestError(path, f"line {lineno}: longer than {MAX_LINE_BYTES >> 20} MiB "
+                                        f"(one JSON record per line expected)")
+            if lineno == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM):]
+            line = raw.strip()
+            if not line:
+                continue
+            yield lineno, _jsonl_object(path, lineno, line)
 
 
-def read_csv(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, str]]:
+def _jsonl_object(path: Path, lineno: int, line: bytes) -> dict[str, Any]:
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise IngestError(path, f"line {lineno}: not UTF-8 text ({exc.reason})") from exc
+        try:
+            obj = json.loads(text)     # what orjson refuses and the stdlib reads (NaN...)
+        except json.JSONDecodeError as exc:
+            raise IngestError(path, f"line {lineno}: invalid JSON: {exc.msg}") from exc
+        except RecursionError as exc:
+            raise IngestError(path, f"line {lineno}: {_too_deep()}") from exc
+    if not isinstance(obj, dict):
+        raise IngestError(path, f"line {lineno}: expected a JSON object")
+    _check_depth(path, obj, f"line {lineno}: ")
+    return obj
+
+
+def read_csv(path: Path, required: tuple[str, ...] = ()) -> Iterator[dict[str, str]]:
+    """The rows as dicts by header name, streamed (one row in memory at a time). A cell
+    over csv's field limit (MAX_CSV_CELL) is an error naming its line."""
+    note_file(path)
     _seen(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise IngestError(path, f"cannot read as UTF-8 text: {exc}") from exc
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise IngestError(path, f"CSV header lacks column(s) {', '.join(missing)}")
-    rows = []
-    for n, row in enumerate(reader, 2):
-        if None in row:
-            raise IngestError(path, f"line {n}: more fields than the header names")
-        rows.append(row)
-    return rows
+        fh = open(path, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise IngestError(path, f"cannot read as UTF-8 text: {exc.strerror or exc}") from exc
+    return _csv_rows(path, fh, required)
+
+
+def _csv_rows(path: Path, fh, required: tuple[str, ...]) -> Iterator[dict[str, str]]:
+    with fh:
+        reader = csv.DictReader(fh)
+        try:
+            header = reader.fieldnames or []
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise IngestError(path, f"CSV header lacks column(s) {', '.join(missing)}")
+            for row in reader:
+                if None in row:
+                    raise IngestError(path, f"line {reader.line_num}: more fields than the header names")
+                yield row
+        except UnicodeDecodeError as exc:
+            raise IngestError(path, f"cannot read as UTF-8 text: {exc}") from exc
+        except OSError as exc:
+            raise IngestError(path, f"cannot read: {exc.strerror or exc}") from exc
+        except csv.Error as exc:
+            problem = (f"a cell longer than {MAX_CSV_CELL >> 10} KiB" if "field limit" in str(exc)
+                       else f"malformed CSV ({exc})")
+            # (csv counts the line it failed in only once it has parsed it)
+            raise IngestError(path, f"line {reader.line_num + 1}: {problem}") from exc
 
 
 def read_yaml(path: Path) -> Any:
     import yaml
+    note_file(path)
     _seen(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -194,9 +267,13 @@ def read_yaml(path: Path) -> Any:
         raise IngestError(path, f"cannot read as UTF-8 text: {exc}") from exc
     try:
         # libyaml's loader when present: same safe subset, ~10x faster on large inventories.
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise IngestError(path, f"invalid YAML{where}: {problem}") from exc
+    except RecursionError as exc:
+        raise IngestError(path, _too_deep()) from exc
+    _check_depth(path, data)
+    return data

@@ -19,6 +19,7 @@ from engine.model import EdgeKind, NodeKind, Records, trusted_node
 
 from .accounts import add_account, clean, edge, ts
 from .errors import IngestError
+from .fields import items
 from .files import list_items, read_json
 from .layout import segment, select
 from .scopes import access_for, split_scopes
@@ -62,8 +63,9 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
         for u in _items(path, "users"):
             uid = _need(u, "id", path, "user")
             email = u.get("primaryEmail")
-            for key in [uid, email, *(u.get("aliases") or []),
-                        *(e.get("address") for e in u.get("emails") or [] if isinstance(e, dict))]:
+            for key in [uid, email, *items(u.get("aliases"), path, f"user {uid} aliases"),
+                        *(e.get("address") for e in items(u.get("emails"), path, f"user {uid} emails")
+                          if isinstance(e, dict))]:
                 if key:
                     user_by_key[str(key).lower()] = uid
             suspended, archived = bool(u.get("suspended")), bool(u.get("archived"))
@@ -117,7 +119,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             client = _need(t, "clientId", path, "token")
             user_key = str(t.get("userKey") or path_key)
             uid = user_by_key.get(user_key.lower(), user_key)
-            scopes = split_scopes(t.get("scopes"))
+            scopes = split_scopes(t.get("scopes"), path, f"token {client} scopes")
             gnode = f"google:token:{uid}:{client}"
             cnode = f"google:oauth_client:{client}"
             rec.nodes.append(trusted_node(id=cnode, kind=NodeKind.OAuthClient, name=t.get("displayText"),

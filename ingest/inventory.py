@@ -162,13 +162,31 @@ def _format_error(exc: ValidationError) -> str:
     return "; ".join(parts) + more
 
 
+# The key that says a file is empty on purpose (see parse_file).
+EMPTY_MARKER = "empty"
+
+
 def parse_file(path: Path) -> Inventory:
+    """One inventory file. A file that states nothing (empty, only comments, `{}`) is an
+    error, as an empty JSON file is: a truncated or unsynced file must not re-sync the
+    inventory to nothing. `empty: true` (and no other key) says it is empty on purpose."""
     data = read_yaml(path)
-    if data is None:
-        return Inventory()
+    if data is None or data == {}:
+        raise IngestError(path, f"empty inventory file (a re-sync would remove everything the "
+                                f"inventory stated); write `{EMPTY_MARKER}: true` in it if it is "
+                                f"empty on purpose")
     if not isinstance(data, dict):
         raise IngestError(path, f"expected a mapping of inventory keys (teams, ai_tools, ...), "
                                 f"got {type(data).__name__}")
+    if EMPTY_MARKER in data:
+        if data[EMPTY_MARKER] is not True:
+            raise IngestError(path, f"`{EMPTY_MARKER}:` must be true (the file is empty on purpose), "
+                                    f"got {data[EMPTY_MARKER]!r}")
+        others = sorted(str(k) for k in data if k != EMPTY_MARKER)
+        if others:
+            raise IngestError(path, f"`{EMPTY_MARKER}: true` says the file states nothing, but it "
+                                    f"holds {', '.join(others)}")
+        return Inventory()
     try:
         return Inventory.model_validate(data)
     except ValidationError as exc:

@@ -28,6 +28,7 @@ from engine.model import EdgeKind, NodeKind, Records
 from .ai_records import (vendor_extras, Graph, UsageSum, as_float, as_int, day_of, gc_paused, selected,
                          split_hint, ts, unknown_key_warnings)
 from .errors import IngestError
+from .fields import items, text
 from .files import list_items
 
 SOURCE = "litellm"
@@ -126,14 +127,14 @@ def _teams(path: Path, g: Graph) -> None:
                vendor=SOURCE, **props)
         roles: dict[str, str] = {}
         emails: dict[str, str] = {}
-        for m in item.get("members_with_roles") or []:
-            if isinstance(m, dict) and m.get("user_id"):
+        for m in items(item.get("members_with_roles"), path, f"team {tid} members_with_roles"):
+            if isinstance(m, dict) and text(m.get("user_id"), path, f"team {tid} members_with_roles user_id"):
                 roles[m["user_id"]] = m.get("role") or "user"
                 if m.get("user_email"):
                     emails[m["user_id"]] = m["user_email"]
         # Older team objects list bare user ids in `admins` and `members`.
         for field, role in (("admins", "admin"), ("members", "user")):
-            for uid in item.get(field) or []:
+            for uid in items(item.get(field), path, f"team {tid} {field}"):
                 if isinstance(uid, str) and uid:
                     roles.setdefault(uid, role)
         for uid, role in sorted(roles.items()):
@@ -156,7 +157,7 @@ def _users(path: Path, g: Graph) -> None:
         g.account(node, item.get("user_email"), name=item.get("user_alias"),
                   login=uid, created_at=ts(item.get("created_at")),
                   updated_at=ts(item.get("updated_at")), **props)
-        for team in item.get("teams") or []:
+        for team in items(item.get("teams"), path, f"user {uid} teams"):
             if isinstance(team, str) and team:
                 g.edge(node, f"litellm:team:{team}", EdgeKind.MEMBER_OF)
 

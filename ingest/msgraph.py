@@ -26,6 +26,7 @@ from engine.model import EdgeKind, NodeKind, Records, trusted_node
 
 from .accounts import add_account, clean, edge, ts
 from .errors import IngestError
+from .fields import items, text
 from .files import list_items
 from .layout import segment, select
 from .scopes import access_for, split_scopes
@@ -147,7 +148,8 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
         for sp in list_items(path, ENVELOPE):
             sid = _id(sp, path, "service principal")
             publisher = sp.get("verifiedPublisher") if isinstance(sp.get("verifiedPublisher"), dict) else {}
-            roles[sid] = {str(r.get("id")): r.get("value") for r in sp.get("appRoles") or []
+            roles[sid] = {str(r.get("id")): text(r.get("value"), path, f"service principal {sid} appRoles value")
+                          for r in items(sp.get("appRoles"), path, f"service principal {sid} appRoles")
                           if isinstance(r, dict) and r.get("id")}
             enabled = sp.get("accountEnabled")
             rec.nodes.append(trusted_node(
@@ -171,7 +173,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             client, resource = g.get("clientId"), g.get("resourceId")
             if not client or not resource:
                 raise IngestError(path, f"oauth2PermissionGrant {gid} without clientId/resourceId")
-            scopes = split_scopes(g.get("scope"))
+            scopes = split_scopes(g.get("scope"), path, f"oauth2PermissionGrant {gid} scope")
             consent = g.get("consentType")
             principal = g.get("principalId")
             client_id = f"msgraph:service_principal:{client}"

@@ -25,6 +25,7 @@ from engine.model import EdgeKind, NodeKind, Records, trusted_node
 
 from .accounts import add_account, clean, edge, ts
 from .errors import IngestError
+from .fields import text
 from .files import list_items
 from .layout import segment, select
 from .scopes import access_for
@@ -65,7 +66,7 @@ def _user(rec: Records, u: dict, path: Path, seen: dict | None = None) -> str:
     status = str(u.get("status") or "").upper() or None
     prof = _profile(u)
     active = None if status is None else status not in INACTIVE and status not in NOT_ACTIVATED
-    name = " ".join(x for x in (prof.get("firstName"), prof.get("lastName")) if x) or prof.get("login")
+    name = " ".join(str(x) for x in (prof.get("firstName"), prof.get("lastName")) if x) or prof.get("login")
     props = {
         "status": status, "login": prof.get("login"), "created_at": ts(u.get("created")),
         "activated_at": ts(u.get("activated")), "status_changed_at": ts(u.get("statusChanged")),
@@ -171,6 +172,7 @@ def _grant(rec: Records, g: dict, owner: str, path: Path) -> None:
     _, scope_title = _link_id(links, "scope")
     scope = (scope_obj or {}).get("name") if isinstance(scope_obj, dict) else None
     scope = scope or scope_title or g.get("scopeId")
+    scope = text(scope, path, f"grant {gid} scope")
     app_id, _ = _link_id(links, "app")
     _, client_name = _link_id(links, "client")
     status = str(g.get("status") or "").upper() or None

@@ -17,6 +17,7 @@ from engine.model import CostRow, EdgeKind, NodeKind, Records
 from .ai_records import (vendor_extras, Graph, UsageSum, as_float, as_int, day_of, gc_paused, require_dict,
                          selected, split_hint, status_active, ts, unknown_key_warnings)
 from .errors import IngestError
+from .fields import text
 from .files import list_items
 
 SOURCE = "openai"
@@ -154,7 +155,7 @@ def _owner(path: Path, g: Graph, key_node: str, owner: Any, project: str | None,
     if owner is None:
         return {}
     owner = require_dict(owner, path, f"{where}.owner")
-    kind = owner.get("type") or ("service_account" if "service_account" in owner else
+    kind = text(owner.get("type"), path, f"{where}.owner.type") or ("service_account" if "service_account" in owner else
                                  "user" if "user" in owner else None)
     inner = owner.get(kind) if isinstance(owner.get(kind), dict) else owner
     oid = inner.get("id")
@@ -282,12 +283,13 @@ def _costs(path: Path, rec: Records, org_node: str) -> None:
                 continue
             pid = r.get("project_id")
             scope = f"openai:project:{pid}" if pid else org_node
-            line = r.get("line_item")
+            line = text(r.get("line_item"), path, f"{where} result {m + 1} line_item")
             key = (day, scope, line)
             if key in merged:
                 merged[key].usd += usd
                 continue
             merged[key] = CostRow(day=day, scope_id=scope, line_item=line, usd=usd,
-                                  properties={"currency": (currency or "usd").lower(),
+                                  properties={"currency": (text(currency, path, f"{where} result {m + 1} currency")
+                                                           or "usd").lower(),
                                               "vendor": SOURCE})
     rec.costs += list(merged.values())

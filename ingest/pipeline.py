@@ -25,7 +25,6 @@ import logging
 import multiprocessing
 import os
 import pickle
-import shutil
 import tempfile
 import threading
 import time
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engine.model import LoadResult
+from engine.store.leftovers import make_spool, sweep_spools
 
 from .errors import IngestError
 from .snapshot import SourceLoad, read_source
@@ -116,46 +116,12 @@ def prepare_source(load: SourceLoad, prepare: Callable, spool: str | None = None
     return out
 
 
-SPOOL_PREFIX = "burnpath-ingest-"
-STALE_SPOOL_S = 3600
-
-
 def _spool_dir() -> tempfile.TemporaryDirectory:
-    """A private directory for the worker's spooled rows, named after this process so
-    that one left by a killed ingest (no cleanup runs on SIGKILL) is swept by the next."""
-    _sweep_stale_spools()
-    return tempfile.TemporaryDirectory(prefix=f"{SPOOL_PREFIX}{os.getpid()}-")
-
-
-def _sweep_stale_spools() -> None:
-    base = tempfile.gettempdir()
-    try:
-        names = os.listdir(base)
-    except OSError:
-        return
-    now = time.time()
-    for name in names:
-        pid = name[len(SPOOL_PREFIX):].split("-", 1)[0] if name.startswith(SPOOL_PREFIX) else ""
-        if not pid.isdigit() or _alive(int(pid)):
-            continue
-        path = os.path.join(base, name)
-        try:
-            # (an hour old too: another pid namespace may share this directory)
-            if now - os.stat(path).st_mtime < STALE_SPOOL_S:
-                continue
-        except OSError:
-            continue
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
+    """A private directory for the worker's spooled rows, named after this process and
+    flock-marked as its own, so that one left by a killed ingest (no cleanup runs on
+    SIGKILL) is removed by the next verb that opens a store (engine.store.leftovers)."""
+    sweep_spools()
+    return make_spool()
 
 
 def _unspool(path: str) -> Any:

@@ -25,6 +25,7 @@ from engine.model import EdgeKind, NodeKind, Records, trusted_node
 
 from .accounts import add_account, clean, edge, ts
 from .errors import IngestError
+from .fields import items, text
 from .files import list_items, read_json
 from .layout import select
 
@@ -52,7 +53,8 @@ def _github_logins(u: dict) -> list[str]:
 
 
 def _email(u: dict) -> str | None:
-    emails = [e for e in u.get("emails") or [] if isinstance(e, dict) and e.get("value")]
+    emails = [e for e in u.get("emails") or [] if isinstance(e, dict) and isinstance(e.get("value"), str)
+              and e.get("value")] if isinstance(u.get("emails"), list) else []
     primary = next((e for e in emails if e.get("primary")), emails[0] if emails else None)
     if primary:
         return primary["value"]
@@ -84,7 +86,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             meta = u.get("meta") if isinstance(u.get("meta"), dict) else {}
             name = u.get("name") if isinstance(u.get("name"), dict) else {}
             ent = u.get(ENTERPRISE) if isinstance(u.get(ENTERPRISE), dict) else {}
-            user_name = u.get("userName")
+            user_name = text(u.get("userName"), path, f"SCIM user {uid} userName")
             add_account(rec, f"scim:user:{uid}", u.get("displayName") or name.get("formatted") or user_name,
                         active, {
                             "status": None if active is None else ("active" if active else "inactive"),
@@ -109,7 +111,8 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             if not gid:
                 raise IngestError(path, f"SCIM group without 'id': keys {sorted(g)[:8]}")
             meta = g.get("meta") if isinstance(g.get("meta"), dict) else {}
-            members = [m for m in g.get("members") or [] if isinstance(m, dict) and m.get("value")]
+            members = [m for m in items(g.get("members"), path, f"SCIM group {gid} members")
+                       if isinstance(m, dict) and m.get("value")]
             rec.nodes.append(trusted_node(id=f"scim:group:{gid}", kind=NodeKind.Team, name=g.get("displayName"),
                                   properties=clean({"external_id": g.get("externalId"),
                                                     "direct_members": len(members),

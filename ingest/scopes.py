@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from .fields import strings
+
 IDENTITY_ONLY = {"openid", "profile", "email", "offline_access", "refresh_token",
                  "https://www.googleapis.com/auth/userinfo.email",
                  "https://www.googleapis.com/auth/userinfo.profile"}
@@ -60,10 +62,11 @@ def access_for(scopes: Iterable[str]) -> str:
     return LEVELS[best]
 
 
-def split_scopes(value) -> list[str]:
-    """Graph and OAuth space-separated scope strings, or lists, to a list."""
+def split_scopes(value, path=None, where: str = "scopes") -> list[str]:
+    """Graph and OAuth space-separated scope strings, or lists of them, to a list;
+    anything else is an IngestError naming `path` and `where`."""
     if value is None:
         return []
     if isinstance(value, str):
         return [s for s in value.replace(",", " ").split() if s]
-    return [str(s) for s in value if s]
+    return [s for s in strings(value, path or "?", where) if s]

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from engine.model import Records
 
+from .entries import check_given, describe, readable_files, unread_warnings
 from .errors import IngestError
+from .guard import parse_guard
 
 # source directory name -> module under ingest/ exposing `ingest(root, only) -> Records`
 SOURCES: dict[str, str] = {
@@ -80,7 +83,7 @@ def plan(paths: list[str | Path]) -> list[SourceLoad]:
     for raw in paths:
         path = Path(raw)
         if not path.exists():
-            raise IngestError(path, "no such file or directory")
+            raise IngestError(path, describe(path) if os.path.lexists(path) else "no such file or directory")
         if path.is_dir() and path.name in SOURCES:
             add(path.name, path, None, path)
             continue
@@ -100,17 +103,27 @@ def plan(paths: list[str | Path]) -> list[SourceLoad]:
 
 
 def read_source(load: SourceLoad) -> Records:
-    """Run the source's ingester: pure parsing, no network, no database."""
+    """Run the source's ingester: pure parsing, no network, no database.
+
+    Before it, every entry of the source (of the named paths, for a partial load) must
+    be a readable file or directory (ingest.entries: what a glob cannot read it would
+    take for absent, and a re-sync would remove); after it, every file it did not read
+    is named in a warning. Any failure while parsing is an IngestError naming a file
+    (ingest.guard)."""
+    present = readable_files(load.root) if load.complete else check_given(load.given)
+    present = list(present)
     # Parsing builds millions of small objects at once; pausing the cyclic GC meanwhile
     # saves it rescanning them over and over (none of them form cycles).
     paused = gc.isenabled()
     gc.disable()
     try:
-        records = ingester(load.source)(load.root, load.only)
+        with parse_guard(load.source, load.root):
+            records = ingester(load.source)(load.root, load.only)
     finally:
         if paused:
             gc.enable()
     records.source = load.source
+    records.warnings += unread_warnings(load.source, present, records.files, records.warnings)
     if records.usage:
         from engine.pricing import unpriced_warnings
         records.warnings += unpriced_warnings(records)

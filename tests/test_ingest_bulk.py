@@ -242,27 +242,32 @@ def test_worker_results_spooled_through_files_leave_none_behind(snap, tmp_path, 
 
 
 def test_a_killed_ingests_spool_is_swept_by_the_next(snap, tmp_path, monkeypatch):
+    """A dead process's spool goes at once, whatever its age; a live one's stays, and
+    so does one whose pid looks dead here but whose owner still holds its mark (another
+    pid namespace sharing the directory)."""
     import os
     import subprocess
     import sys
     import tempfile
-    import time
-    from ingest.pipeline import SPOOL_PREFIX, STALE_SPOOL_S
+    from engine.store.leftovers import OWNER_FILE, SPOOL_PREFIX, hold
     spool_root = tmp_path / "tmp"
     spool_root.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spool_root))
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     dead_pid = int(gone.stdout)
-    time_ago = time.time() - STALE_SPOOL_S - 60
     stale = spool_root / f"{SPOOL_PREFIX}{dead_pid}-abc"
-    fresh = spool_root / f"{SPOOL_PREFIX}{dead_pid}-new"            # dead, but recent
+    fresh = spool_root / f"{SPOOL_PREFIX}{dead_pid}-new"            # dead, just now
+    marked = spool_root / f"{SPOOL_PREFIX}{dead_pid}-held"          # dead here, mark held
     live = spool_root / f"{SPOOL_PREFIX}{os.getpid()}-xyz"          # a live process's
     other = spool_root / f"{SPOOL_PREFIX}notapid"
-    for d in (stale, fresh, live, other):
+    for d in (stale, fresh, marked, live, other):
         d.mkdir()
         (d / "okta-1.pickle").write_bytes(b"x" * 10)
-    for d in (stale, live, other):
-        os.utime(d, (time_ago, time_ago))
-    run(tmp_path / "x.db", [snap], parallel=True)
-    assert sorted(p.name for p in spool_root.iterdir()) == sorted(p.name for p in (fresh, live, other))
+    (stale / OWNER_FILE).write_text("")
+    fd = hold(marked / OWNER_FILE)
+    try:
+        run(tmp_path / "x.db", [snap], parallel=True)
+    finally:
+        os.close(fd)
+    assert sorted(p.name for p in spool_root.iterdir()) == sorted(p.name for p in (marked, live, other))

@@ -100,9 +100,22 @@ def test_every_key_of_the_contract(tmp_path):
 
 
 def test_empty_and_partial_files(tmp_path):
-    assert load(tmp_path, "").nodes == []
     rec = load(tmp_path, "teams:\nai_tools: []\n", name="b.yaml")
     assert rec.nodes == []
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "{}\n", "---\n"])
+def test_an_empty_file_is_an_error_like_an_empty_json_file(tmp_path, text):
+    with pytest.raises(IngestError, match=r"empty\.yaml: empty inventory file.*empty: true"):
+        load(tmp_path, text, name="empty.yaml")
+
+
+def test_empty_on_purpose_marker(tmp_path):
+    assert load(tmp_path, "# nothing yet\nempty: true\n", name="e.yaml").nodes == []
+    with pytest.raises(IngestError, match="holds teams"):
+        load(tmp_path / "f", "empty: true\nteams: [{id: a}]\n", name="f.yaml")
+    with pytest.raises(IngestError, match="must be true"):
+        load(tmp_path / "g", "empty: false\n", name="g.yaml")
 
 
 def test_multiple_files_are_one_source(tmp_path):

@@ -99,6 +99,8 @@ SCHEMA = [
     "CREATE CONSTRAINT burnpath_sync_id IF NOT EXISTS FOR (n:SyncRun) REQUIRE n.id IS UNIQUE",
     "CREATE INDEX burnpath_version_key IF NOT EXISTS FOR (n:HistoryVersion) ON (n.key)",
     "CREATE CONSTRAINT burnpath_meta_key IF NOT EXISTS FOR (n:BurnpathMeta) REQUIRE n.key IS UNIQUE",
+    # the ingest lock node (engine.store.neo4j_lock)
+    "CREATE CONSTRAINT burnpath_lock_name IF NOT EXISTS FOR (n:BurnpathLock) REQUIRE n.name IS UNIQUE",
     "CREATE INDEX burnpath_node_kind IF NOT EXISTS FOR (n:Node) ON (n.kind)",
     "CREATE INDEX burnpath_usage_source IF NOT EXISTS FOR (n:UsageRow) ON (n.source)",
     "CREATE INDEX burnpath_usage_day IF NOT EXISTS FOR (n:UsageRow) ON (n.day)",
@@ -266,6 +268,9 @@ class Neo4jStore(Store):
                 err = StoreError(f"Neo4j at {self._uri}: could not create burnpath's constraints and "
                                  f"indexes (does user {self._user!r} have schema rights?): {exc.message}")
             raise err from exc
+        # What killed ingests left in the spool directory goes now.
+        from .leftovers import sweep
+        sweep()
 
     # --- connection and schema ----------------------------------------------
     def _error(self, exc: Exception) -> Exception:
@@ -292,6 +297,10 @@ class Neo4jStore(Store):
             for stmt in SCHEMA:
                 s.run(stmt).consume()
             s.run("CALL db.awaitIndexes(120)").consume()
+
+    def ingest_lock(self, wait: float | None = None):
+        from .neo4j_lock import neo4j_lock
+        return neo4j_lock(self._session, wait=wait, store_url=self.url)
 
     def close(self) -> None:
         self._driver.close()

@@ -201,6 +201,9 @@ class SQLiteStore(Store):
             ensure(conn)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a burnpath database ({exc})") from exc
+        # What killed processes left beside this store (or in the spool) goes now.
+        from .leftovers import sweep
+        sweep(self.path)
 
     # One connection per thread: the API serves from a thread pool.
     def _conn(self) -> sqlite3.Connection:
@@ -219,6 +222,12 @@ class SQLiteStore(Store):
             conn.execute("PRAGMA temp_store=MEMORY")
             self._local.conn = conn
         return conn
+
+    def ingest_lock(self, wait: float | None = None):
+        if str(self.path) == ":memory:":
+            return super().ingest_lock(wait)
+        from .ingest_lock import file_lock
+        return file_lock(self.path, wait)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
