@@ -43,8 +43,20 @@ def parse_ts(value: Any) -> datetime | None:
             text = text[:-1] + "+00:00"
         dt = datetime.fromisoformat(text)
     except ValueError:
-        return None
+        dt = _month_first_date(text)
+        if dt is None:
+            return None
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def _month_first_date(text: str) -> datetime | None:
+    """`10-19-2003` (MM-DD-YYYY, as gitleaks v7 reports print a commit's date)."""
+    if len(text) != 10 or text[2] != "-" or text[5] != "-":
+        return None
+    try:
+        return datetime.strptime(text, "%m-%d-%Y")
+    except ValueError:
+        return None
 
 
 def iso(dt: datetime | None) -> str | None:

@@ -96,3 +96,9 @@ def test_a_rule_over_an_out_of_range_timestamp_does_not_fire_or_crash(tmp_path):
                        for r, s in found)
     finally:
         eng.close()
+
+
+def test_gitleaks_v7_month_first_date():
+    from engine.derive import parse_ts
+    assert parse_ts("10-19-2003").isoformat() == "2003-10-19T00:00:00+00:00"
+    assert parse_ts("19-10-2003") is None and parse_ts("10-19-03") is None
