@@ -309,6 +309,8 @@ class Neo4jStore(Store):
 
     # --- writes -------------------------------------------------------------
     def load(self, records: Records, complete: bool) -> LoadResult:
+        from ..secret_scrub import scrub_records
+        scrub_records(records)      # no secret value reaches the database (engine.secret_scrub)
         run_id = uuid.uuid4().hex
         now = _now()
         from neo4j.exceptions import DriverError, Neo4jError

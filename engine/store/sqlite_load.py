@@ -51,7 +51,9 @@ SORT_ROWS = True     # see the module doc
 
 
 def prepare(records: Records, sort: bool = SORT_ROWS) -> PreparedLoad:
+    from ..secret_scrub import scrub_records
     from .sqlite import _dumps, _key
+    scrub_records(records)      # no secret value reaches a row (engine.secret_scrub)
     source = records.source
     run_id = uuid.uuid4().hex
     dumps = _dumps
