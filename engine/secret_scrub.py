@@ -312,3 +312,35 @@ def scrub_records(records) -> int:
 
 def _set(obj, name: str, value) -> None:
     setattr(obj, name, value)     # (records are not validated on assignment)
+
+
+# --- stores written before this rule -------------------------------------------
+# Stores remember which version of this rule their rows passed (meta key
+# `secret_reduction`); a load into a store at an older one scrubs every stored row
+# again first, in the load's own transaction.
+SCRUB_META_KEY = "secret_reduction"
+SCRUB_VERSION = "2"
+
+
+def rescrub_json(text: str, hinted: bool = False) -> dict | None:
+    """A stored properties JSON text scrubbed again: the new properties, or None when
+    nothing changes."""
+    import orjson
+    if len(text) < 12:
+        return None
+    try:
+        props = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        import json
+        props = json.loads(text)
+    if not isinstance(props, dict):
+        return None
+    return scrub_props(props, hinted)
+
+
+def rescrub_name(name: str | None) -> str | None:
+    """A stored name scrubbed again: the new name, or None when nothing changes."""
+    if not name:
+        return None
+    new = scrub_text(name)
+    return new if new != name else None

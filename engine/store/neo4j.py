@@ -343,9 +343,15 @@ class Neo4jStore(Store):
         # it; taken out of the store so that a retried attempt never reuses one a
         # rolled-back attempt changed (load() puts the committed one back).
         mirror, self._mirror = self._mirror, None
-        if mirror is None or (mirror.gen, mirror.token) != (gen - 1, rec["t"]) or mirror.token is None:
+        from .neo4j_write import rescrub_mirror, rescrub_rows, scrub_version
+        stale_rule = scrub_version(tx) is False
+        if (stale_rule or mirror is None or (mirror.gen, mirror.token) != (gen - 1, rec["t"])
+                or mirror.token is None):
             mirror = read_mirror(tx, gen - 1, rec["t"])
             self.state_reads += 1
+        if stale_rule:      # rows written under an older secret-reduction rule: scrubbed again
+            rescrub_mirror(mirror)
+            rescrub_rows(tx, self._batches)
         # A source's first load: none of its rows can exist yet.
         seen = tx.run("MATCH (r:IngestRun {source: $source}) RETURN r.id LIMIT 1", source=source).peek()
         tx.run("CREATE (r:IngestRun {id: $id, source: $source, started_at: $now, complete: $complete, "
