@@ -241,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     sp.set_defaults(func=cmd_generate)
 
+    from . import lookup_cli
+    with_db(lookup_cli.add_parser(sub)).set_defaults(func=lambda a: lookup_cli.run(a, _engine))
+
     sp = with_db(sub.add_parser("token", help="manage API tokens for serve"))
     tsub = sp.add_subparsers(dest="token_command", required=True)
     tc = tsub.add_parser("create")

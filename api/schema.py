@@ -32,7 +32,7 @@ from .errors import BAD_INPUT, LIMIT_EXCEEDED, NOT_FOUND, error
 from .limits import Limits
 from .redact import redact, redact_text
 from .mutations import ApiToken, Mutation, api_tokens
-from . import spend_fields
+from . import lookup_fields, spend_fields
 
 # Defaults; the limits in force for a request come from its context (api.limits).
 MAX_PAGE = Limits.max_page_size
@@ -689,6 +689,10 @@ class Query:
     claude_code_activity = strawberry.field(
         resolver=spend_fields.claude_code_activity,
         description="Claude Code activity per person and day (sessions, lines, tool actions); not spend.")
+    lookup_secret = strawberry.field(
+        resolver=lookup_fields.lookup_secret,
+        description="The credentials a secret matches (sha256, vendor prefix + last four, vendor hint), "
+                    "strongest first. Pass it in a variable over POST; it is never stored or logged.")
 
 
 class BurnpathSchema(strawberry.Schema):

@@ -511,6 +511,20 @@ class Neo4jStore(Store):
             return None
         return _view_of(node_id, rows[0]["v"])
 
+    def secret_candidates(self, kinds: tuple[str, ...], digest: str, key_id: str | None,
+                          last4: str) -> list[str]:
+        """Ids of live nodes of `kinds` that may match a secret (engine.lookup decides):
+        its hash, its AWS key id, or a stored hint or last4 ending in its last four.
+        Only the hash, the key id and the last four are sent, never the value."""
+        from ..lookup import HINT_KEYS
+        kinds = [k for k in kinds if k in KIND_LABELS]
+        rows = self._query(
+            "MATCH (n:Node) WHERE n.kind IN $kinds AND n.live AND (n.sha256 = $h OR n.token = $h "
+            "OR n.token_hash = $h OR n.id = 'litellm:key:' + $h OR ($kid IS NOT NULL AND n.key_id = $kid) "
+            "OR n.last4 = $l4 OR any(k IN $keys WHERE n[k] ENDS WITH $l4)) RETURN n.id AS id ORDER BY id",
+            kinds=kinds, h=digest, kid=key_id, l4=last4, keys=list(HINT_KEYS))
+        return [r["id"] for r in rows]
+
     def list_nodes(self, kind: str | None, offset: int, limit: int,
                    include_removed: bool = False) -> tuple[list[NodeView], int]:
         if kind is not None and kind not in KIND_LABELS:
