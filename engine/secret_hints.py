@@ -34,6 +34,7 @@ class PrefixEntry:
     vendor: str
     what: str
     identifier: bool          # a key id (AWS AKIA...), not a secret
+    charset: str              # the body's characters, a regex class
     body: re.Pattern          # the prefix and a token body, for free text
 
 
@@ -64,7 +65,7 @@ def prefix_table() -> PrefixTable:
         body = re.compile(re.escape(row["prefix"]) + f"{charset}{{{int(row.get('min_body', 16))},}}")
         entries.append(PrefixEntry(prefix=row["prefix"], vendor=str(row.get("vendor") or ""),
                                    what=str(row.get("what") or "key"),
-                                   identifier=bool(row.get("identifier")), body=body))
+                                   identifier=bool(row.get("identifier")), charset=charset, body=body))
     entries.sort(key=lambda e: len(e.prefix), reverse=True)
     return PrefixTable(entries=tuple(entries), min_hidden=int(data.get("min_hidden", 16)))
 
