@@ -91,7 +91,7 @@ def run(engine: Engine, document: Any, variables: Optional[dict[str, Any]] = Non
         return _fail(error("variables must be a JSON object", BAD_INPUT), mask)
     if operation_name is not None and not isinstance(operation_name, str):
         return _fail(error("operationName must be a string", BAD_INPUT), mask)
-    refusal = inline_secret_refusal(document)   # before any cache sees the document
+    refusal = inline_secret_refusal(document, over_get=queries_only)   # before any cache sees it
     if refusal:
         return _fail(error(refusal, BAD_INPUT), mask)
     try:

@@ -4,7 +4,7 @@ The value is the one secret the API ever receives, so it goes only where it must
 - it must come in a variable (`lookupSecret(value: $secret)`): a document holding it
   inline is refused before it is parsed into any cache (api.execute asks
   `inline_secret_refusal` first), since documents are cached and may be logged;
-- over HTTP it must come in a POST body: a GET puts it in the URL;
+- over HTTP it must come in a POST body: a GET puts it in the URL (refused likewise);
 - no error message, log line or cache entry holds it (errors here are fixed text).
 """
 from __future__ import annotations
@@ -17,8 +17,7 @@ from graphql import FieldNode, GraphQLError, VariableNode, parse, visit
 from graphql.language import Visitor
 from strawberry.types import Info
 
-from .context import context_of
-from .errors import BAD_INPUT, INTERNAL, error
+from .errors import INTERNAL, error
 
 if TYPE_CHECKING:
     from .schema import Node
@@ -58,9 +57,6 @@ def lookup_secret(
 ) -> list[SecretMatch]:
     from engine.lookup import CREDENTIAL, EXPOSURE, lookup_secret as lookup
     from .schema import engine_at
-    request = context_of(info).request
-    if request is not None and getattr(request, "method", "POST") == "GET":
-        raise error("lookupSecret needs a POST request: a GET would put the secret in the URL", BAD_INPUT)
     eng = engine_at(info)
     kinds = (CREDENTIAL, EXPOSURE) if include_exposures else (CREDENTIAL,)
     try:
@@ -72,30 +68,34 @@ def lookup_secret(
     return [SecretMatch(matched_by=SecretMatchedBy(m.matched_by), node_id=m.node_id, eng=eng) for m in found]
 
 
-class _InlineValue(Visitor):
-    def __init__(self):
-        super().__init__()
-        self.inline = False
+def _lookups(ast):
+    found = []
 
-    def enter_field(self, node: FieldNode, *_):
-        if node.name.value == FIELD:
-            for arg in node.arguments or ():
-                if arg.name.value == "value" and not isinstance(arg.value, VariableNode):
-                    self.inline = True
+    class Collect(Visitor):
+        def enter_field(self, node: FieldNode, *_):
+            if node.name.value == FIELD:
+                found.append(node)
+    visit(ast, Collect())
+    return found
 
 
-def inline_secret_refusal(document: str) -> str | None:
-    """Why a document that looks up a secret written inline is refused (None: it
-    passes it in a variable, or does not look one up)."""
+def inline_secret_refusal(document: str, over_get: bool = False) -> str | None:
+    """Why a document that looks up a secret is refused: written inline, or sent in a
+    GET request's URL (None: it passes it in a variable of a POST body, or does not
+    look one up)."""
     if FIELD not in document:
         return None
     try:
         ast = parse(document)
     except GraphQLError:
         return None     # the caller's parse reports it (a syntax error quotes no source)
-    seen = _InlineValue()
-    visit(ast, seen)
-    if seen.inline:
+    lookups = _lookups(ast)
+    if not lookups:
+        return None
+    if over_get:
+        return "lookupSecret needs a POST request: a GET would put the secret in the URL"
+    if any(arg.name.value == "value" and not isinstance(arg.value, VariableNode)
+           for node in lookups for arg in node.arguments or ()):
         return ("lookupSecret: pass the secret in a variable (lookupSecret(value: $secret)), never inline "
                 "in the document: documents are cached and may be logged")
     return None
