@@ -8,7 +8,8 @@ pasted into an Okta profile attribute, a connection string in an inventory note)
 - PEM private key blocks -> `-----BEGIN RSA PRIVATE KEY-----...`;
 - URIs with credentials -> `scheme://user:***@host` (a lone token user part:
   `scheme://***@host`);
-- `password=`, `token: `, `Bearer ...` and similar pairs -> the name and `***`;
+- `password=`, `token: `, `"api_key": "`, `Bearer ...` and similar pairs -> the name
+  and `***` (a `:` counts only before a space or quote: `aws:access_key:ci:1` is an id);
 - tokens that start with a known vendor prefix (queries/secret_prefixes.yaml) and
   look random -> `<prefix>...<last4>`;
 - a value under a secret-named key (`password`, `client_secret`, `api_key`,
@@ -29,7 +30,7 @@ from typing import Any
 from .secret_hints import (MASKED_PASSWORD, is_masked, is_sha256_hex, prefix_table, reduce_secret,
                            secret_facts, trim_hint, vendor_prefix)
 
-_PEM = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----[\s\S]*?"
+_PEM = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----(?!\.\.\.)[\s\S]*?"
                   r"(?:-----END [A-Z0-9 ]*-----|\Z)")
 _URI = re.compile(r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]*(?::[A-Za-z][A-Za-z0-9+.\-]*)*)://"
                   r"([^\s/?#@\"'<>\\]+)@(?=[^\s@])")
@@ -40,7 +41,7 @@ _PAIR = re.compile(
     r"api[_\-]?key|apikey|access[_\-]?key|secret[_\-]?access[_\-]?key|account[_\-]?key|"
     r"shared[_\-]?access[_\-]?key|access[_\-]?token|auth[_\-]?token|refresh[_\-]?token|"
     r"session[_\-]?token|id[_\-]?token|token|private[_\-]?key|sig|signature))"
-    r"(\s*[\"']?\s*[:=]\s*[\"']?)([^\s\"';&,<>)\]}]+)")
+    r"(\s*[\"']?\s*(?:=|:(?=[\s\"'])|:$)\s*[\"']?)([^\s\"';&,<>)\]}]+)")
 _BEARER = re.compile(r"(?i)\b(bearer|basic|token)(\s+)([A-Za-z0-9._~+/=\-]{12,})")
 # Runs of token characters; a run that starts with a known prefix is checked closely.
 _RUN = re.compile(r"[A-Za-z0-9_\-.]{14,}")
@@ -139,7 +140,7 @@ def _has_pair_word(text: str) -> bool:
     return False
 
 
-_RUN_SEPARATORS = (" ", "=", ":", "/", ",", ";", "\n", "\t", "(", "'", '"')
+_NON_RUN = re.compile(r"[^A-Za-z0-9_\-.]")    # text with any of these may hold a run after it
 
 
 def scrub_text(text: str) -> str:
@@ -158,11 +159,7 @@ def scrub_text(text: str) -> str:
     if "jdbc:oracle" in out:
         out = _ORACLE.sub(lambda m: f"{m.group(1)}:{m.group(2)}/{MASKED_PASSWORD}@"
                           if not is_masked(m.group(3)) and m.group(3) != MASKED_PASSWORD else m.group(0), out)
-    separated = False
-    for sep in _RUN_SEPARATORS:
-        if sep in out:
-            separated = True
-            break
+    separated = _NON_RUN.search(out) is not None
     if separated and _has_pair_word(out):
         out = _PAIR.sub(_pair, out)
         out = _BEARER.sub(_bearer, out)
