@@ -3,7 +3,34 @@ from __future__ import annotations
 
 import sys
 
-from .auth import TokenError, TokenStore
+from .auth import ROLES, TokenError, TokenStore
+from .cli_options import add_store_options, open_engine
+
+
+def add_parser(sub):
+    sp = sub.add_parser("token", help="manage the API tokens serve accepts",
+                        description="API tokens for `burnpath serve`, stored only as salted HMACs.")
+    add_store_options(sp, as_of=False, rules=False)
+    tsub = sp.add_subparsers(dest="token_command", required=True, metavar="{create,list,revoke}",
+                            help="what to do with tokens")
+    tc = add_store_options(tsub.add_parser("create", help="create a token; it is printed once, on stdout"),
+                           as_of=False, rules=False)
+    tc.add_argument("--role", choices=list(ROLES), required=True,
+                    help="reader: queries only; admin: also mutations (ingest, tokens)")
+    tc.add_argument("--name", default=None, help="a label shown in `token list`")
+    add_store_options(tsub.add_parser("list", help="list tokens (never their secrets)"),
+                      as_of=False, rules=False)
+    tr = add_store_options(tsub.add_parser("revoke", help="revoke a token by id"), as_of=False, rules=False)
+    tr.add_argument("token_id", help="the id `token create` or `token list` printed")
+    return sp
+
+
+def run(args) -> int:
+    engine = open_engine(args)
+    try:
+        return run_token(engine, args)
+    finally:
+        engine.close()
 
 
 def run_token(engine, args) -> int:

@@ -13,10 +13,33 @@ import io
 import json
 import sys
 
+from .cli_options import add_store_options, open_engine
+
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
 # GitHub code scanning reads `security-severity` (0.0-10.0) from rule properties.
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
+
+
+def add_parser(sub):
+    sp = sub.add_parser("findings", help="evaluate the rules and print findings",
+                        description="Evaluate the rule pack (and --rules directories) and print "
+                        "the findings.")
+    sp.add_argument("--rule", default=None, help="only this rule id")
+    sp.add_argument("--severity", default=None, help="only this severity (critical, high, medium, low)")
+    sp.add_argument("--subject", default=None, metavar="ID", help="only findings about this node id")
+    sp.add_argument("--format", choices=["table", "json", "csv", "sarif"], default="table",
+                    help="output format")
+    add_store_options(sp)
+    return sp
+
+
+def run(args) -> int:
+    engine = open_engine(args)
+    try:
+        return run_findings(engine, args)
+    finally:
+        engine.close()
 
 
 def finding_dict(f) -> dict:

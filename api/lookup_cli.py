@@ -13,7 +13,8 @@ import argparse
 import getpass
 import json
 import sys
-from typing import Callable
+
+from .cli_options import add_store_options, open_engine
 
 REFUSE_ARGV = ("burnpath lookup: the secret is read from stdin or a prompt, never from the command line "
                "(it would stay in your shell history and the process list); nothing was looked up")
@@ -26,6 +27,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                     "it matches: by sha256, by vendor prefix + last four, or by the vendor's redacted hint. "
                     "The secret is never stored, logged or printed.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_store_options(sp)
     sp.add_argument("--format", choices=["table", "json"], default="table", help="output format")
     sp.add_argument("--exposures", action="store_true",
                     help="also list the secret-scanner findings (SecretExposure) it matches")
@@ -42,7 +44,7 @@ def read_secret(stdin=None) -> str:
     return stdin.read()
 
 
-def run(args, open_engine: Callable) -> int:
+def run(args) -> int:
     from engine.lookup import CREDENTIAL, EXPOSURE, lookup_secret
     if args.stray:
         print(REFUSE_ARGV, file=sys.stderr)

@@ -126,10 +126,15 @@ def test_demo_loads_fresh_db_and_prints_url_and_examples(tmp_path):
     db = tmp_path / "demo.db"
     db.write_text("stale junk that must be replaced")
     r = run("demo", "--db", str(db), "--no-serve", "--port", "8123")
+    assert r.returncode == 2 and "not a store an earlier `burnpath demo` made" in r.stderr
+    assert db.read_text() == "stale junk that must be replaced"      # a user's file is not clobbered
+    r = run("demo", "--db", str(db), "--no-serve", "--port", "8123", "--force")
     assert r.returncode == 0, r.stderr
     assert "http://127.0.0.1:8123/graphql" in r.stdout
     assert r.stdout.count("{ ") >= 2 and "blastRadius" in r.stdout
     assert "inventory: loaded" in r.stdout
+    again = run("demo", "--db", str(db), "--no-serve")                 # an earlier demo store is replaced
+    assert again.returncode == 0, again.stderr
 
 
 def test_bad_vendor_file_keeps_that_sources_earlier_data(tmp_path):
