@@ -25,9 +25,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "lookup", help="find the credentials a leaked secret matches (reads the secret from stdin or a prompt)",
         description="Reads a secret from stdin (or a prompt that does not echo it) and prints the credentials "
                     "it matches: by sha256, by vendor prefix + last four, or by the vendor's redacted hint. "
-                    "The secret is never stored, logged or printed.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_store_options(sp)
+                    "The secret is never stored, logged or printed. Exit 0: something matched; 1: nothing did.")
+    add_store_options(sp, as_of=False, rules=False)
     sp.add_argument("--format", choices=["table", "json"], default="table", help="output format")
     sp.add_argument("--exposures", action="store_true",
                     help="also list the secret-scanner findings (SecretExposure) it matches")
