@@ -235,24 +235,37 @@ def scrub_value(value: Any, key: str | None = None, hinted: bool = False) -> Any
     return value
 
 
+# key tuple of a properties dict -> the keys among them that name a secret. Records of
+# one source share a handful of shapes, so this is decided once per shape.
+_SHAPES: dict[tuple, frozenset] = {}
+
+
+def _secret_keys(keys: tuple) -> frozenset:
+    found = _SHAPES.get(keys)
+    if found is None:
+        found = frozenset(k for k in keys if type(k) is str and _secret_key(k))
+        if len(_SHAPES) >= 50_000:
+            _SHAPES.clear()
+        _SHAPES[keys] = found
+    return found
+
+
 def scrub_props(props: dict, hinted: bool = False) -> dict | None:
     """A copy of `props` with secrets reduced, or None when nothing needed it (the
     common case: no copy made, and few calls: this runs on every stored row)."""
     out = None
-    cache, clean = _key_cache, _CLEAN
+    clean = _CLEAN
+    named = _secret_keys(tuple(props)) if not hinted else None
     for k, v in props.items():
         t = type(v)
         if t is str:
-            secret_key = cache.get(k)
-            if secret_key is None:
-                secret_key = _secret_key(k) if type(k) is str else False
-            if not (secret_key or hinted):
+            if hinted or k in named:
+                nv = scrub_value(v, k, hinted)
+            else:
                 n = len(v)
                 if n < 12 or v in clean or (n <= 35 and v[4:5] == "-" and v[:4].isdigit() and " " not in v):
                     continue
                 nv = _clean_text(v)
-            else:
-                nv = scrub_value(v, k, hinted)
         elif t is int or t is float or t is bool or v is None:
             continue
         else:
@@ -280,9 +293,20 @@ def scrub_records(records) -> int:
     usage, cost and activity properties, settings, warnings). Returns how many values
     changed."""
     changed = 0
+    # (id, hinted) -> (the dict, its result): sources repeat one dict object for many
+    # records (a user in every group listing); the dict is held so its id stays its own.
+    done: dict[tuple, tuple] = {}
+
+    def scrubbed(p: dict, hinted: bool = False) -> dict | None:
+        key = (id(p), hinted)
+        hit = done.get(key)
+        if hit is None:
+            hit = done[key] = (p, scrub_props(p, hinted))
+        return hit[1]
+
     for n in records.nodes:
         kind = n.kind if type(n.kind) is str else n.kind._value_
-        props = scrub_props(n.properties, kind in HINTED_KINDS) if n.properties else None
+        props = scrubbed(n.properties, kind in HINTED_KINDS) if n.properties else None
         if props is not None:
             _set(n, "properties", props)
             changed += 1
@@ -294,7 +318,7 @@ def scrub_records(records) -> int:
     for rows in (records.edges, records.usage, records.costs, records.activity):
         for r in rows:
             if r.properties:
-                props = scrub_props(r.properties)
+                props = scrubbed(r.properties)
                 if props is not None:
                     _set(r, "properties", props)
                     changed += 1
