@@ -10,8 +10,10 @@ assigned to: the value after the `=` or `:` is the secret.
 from __future__ import annotations
 
 import re
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
+from .errors import IngestError
 from engine.secret_hints import (aws_key_id, is_masked, parse_redacted, secret_facts, structured_secret,
                                  trim_hint, vendor_prefix)
 
@@ -64,3 +66,15 @@ def _masked_properties(value: str) -> dict[str, Any] | None:
     out = {"redacted": trimmed, "prefix": hint.prefix if hint else None, "last4": shown.last4,
            "secret_form": "redacted"}
     return {k: v for k, v in out.items() if v is not None}
+
+
+def finding_objects(path: Path, body: Any, expected: str, item: str) -> Iterator[tuple[int, dict]]:
+    """(n, finding) for a scanner report's JSON array of finding objects; a clear error
+    naming the file otherwise (`expected` says what the file should hold, `item` what
+    one element is called)."""
+    if not isinstance(body, list):
+        raise IngestError(path, f"expected {expected}, got {type(body).__name__}")
+    for n, f in enumerate(body, 1):
+        if not isinstance(f, dict):
+            raise IngestError(path, f"{item} {n}: expected an object, got {type(f).__name__}")
+        yield n, f

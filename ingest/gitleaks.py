@@ -21,7 +21,7 @@ from engine.model import Node, NodeKind, Records
 
 from .accounts import clean, ts
 from .errors import IngestError
-from .exposures import secret_properties
+from .exposures import finding_objects, secret_properties
 from .files import read_json
 
 SOURCE = "gitleaks"
@@ -92,11 +92,6 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
         body = read_json(path)
         if body is None:
             continue
-        if not isinstance(body, list):
-            raise IngestError(path, f"expected a gitleaks report (a JSON array of findings), "
-                                    f"got {type(body).__name__}")
-        for n, f in enumerate(body, 1):
-            if not isinstance(f, dict):
-                raise IngestError(path, f"finding {n}: expected an object, got {type(f).__name__}")
+        for n, f in finding_objects(path, body, "a gitleaks report (a JSON array of findings)", "finding"):
             _finding(rec, f, path, n)
     return rec

@@ -22,7 +22,7 @@ from engine.secret_hints import aws_key_id
 
 from .accounts import clean, ts
 from .errors import IngestError
-from .exposures import secret_properties
+from .exposures import finding_objects, secret_properties
 from .files import read_json, read_jsonl
 from .gitleaks import repository_from_url
 
@@ -57,12 +57,8 @@ def _findings(path: Path):
             raise exc from None
     if isinstance(body, dict):
         body = [body]
-    if not isinstance(body, list):
-        raise IngestError(path, f"expected trufflehog findings (a JSON array of finding objects, or JSON "
-                                f"lines), got {type(body).__name__}")
-    for n, f in enumerate(body, 1):
-        if not isinstance(f, dict):
-            raise IngestError(path, f"item {n}: expected a finding object, got {type(f).__name__}")
+    for n, f in finding_objects(path, body, "trufflehog findings (a JSON array of finding objects, or "
+                                            "JSON lines)", "item"):
         yield f"item {n}", f
 
 

@@ -175,7 +175,7 @@ def test_trufflehog_json_that_is_not_findings(tmp_path):
     with pytest.raises(IngestError, match=r"scan.json: expected trufflehog findings"):
         trufflehog(snap / "trufflehog")
     snap = snapshot(tmp_path / "c", {"trufflehog/scan.json": "[1, 2]"})
-    with pytest.raises(IngestError, match=r"scan.json: item 1: expected a finding object"):
+    with pytest.raises(IngestError, match=r"scan.json: item 1: expected an object"):
         trufflehog(snap / "trufflehog")
     snap = snapshot(tmp_path / "d", {"trufflehog/scan.json": '{"DetectorName": "AWS"\n{oops'})
     with pytest.raises(IngestError, match=r"scan.json: invalid JSON"):
