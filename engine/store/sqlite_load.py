@@ -218,16 +218,16 @@ def write(conn, prep: PreparedLoad, complete: bool) -> LoadResult:
                       removed=removed, warnings=prep.warnings)
 
 
-def rescrub_store(conn) -> int:
+def rescrub_store(conn) -> int | None:
     """Rows written under an older secret-reduction rule scrubbed again (in the
     caller's transaction), once per store: engine.secret_scrub. Returns the rows
-    rewritten (0 when the store is at the current rule already)."""
+    rewritten (None when the store is at the current rule already)."""
     from ..secret_scrub import (HINTED_KINDS, SCRUB_META_KEY, SCRUB_VERSION, rescrub_json,
                                 rescrub_name)
     from .sqlite import _dumps
     row = conn.execute("SELECT value FROM meta WHERE key=?", (SCRUB_META_KEY,)).fetchone()
     if row is not None and row[0] == SCRUB_VERSION:
-        return 0
+        return None
     # Freed space is zeroed from here on, so a rewritten value leaves no copy in the file.
     conn.execute("PRAGMA secure_delete=ON")
     rewritten = 0
