@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse, Response
 from engine.service import Engine
 
 from . import graphiql as ide
+from . import web as web_views
 from .auth import TokenRecord, TokenStore, is_loopback
 from .errors import (BAD_INPUT, INTERNAL, LIMIT_EXCEEDED, UNAUTHENTICATED, error_body, format_errors,
                      log)
@@ -124,8 +125,12 @@ def _json(body: dict, status: int = 200, headers: dict | None = None) -> JSONRes
 
 def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection: bool = True,
                limits: Optional[Limits] = None, access_log: Optional[TextIO] = None,
-               warm_up: bool = False) -> FastAPI:
+               warm_up: bool = False, allow_local_admin: bool = False, web: bool = True) -> FastAPI:
+    """`allow_local_admin`: with no API tokens in the store, loopback callers may also
+    run mutations (ingest, createToken); without it they may only read. `web`: serve
+    the web views at `/` (api.web)."""
     limits = limits or Limits()
+    open_role = "admin" if allow_local_admin else "reader"
     tokens = TokenStore(engine.store)
     pool = ThreadPoolExecutor(max_workers=limits.workers, thread_name_prefix="graphql")
     logger = access_logger(access_log)
@@ -194,7 +199,7 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
 
     async def execute(request: Request, document: Any, variables: Any, operation_name: Any,
                       rec: Optional[TokenRecord], queries_only: bool = False) -> Response:
-        role = rec.role if rec else "admin"
+        role = rec.role if rec else open_role
         request.state.role = role
         request.state.token_id = rec.id if rec else None
         if isinstance(operation_name, str):
@@ -293,6 +298,8 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
 
     if graphiql:
         ide.add_asset_route(app)
+    if web:
+        web_views.add_routes(app, graphiql)
 
     @app.get("/healthz")
     def healthz() -> dict:

@@ -26,9 +26,12 @@ VERBS = [
     "api.lookup_cli",
     "api.serve_cli",
     "api.collect_cli",
+    "api.alert_cli",
+    "api.watch_cli",
     "api.auth_cli",        # token
     "api.generate_cli",
     "api.schema_cli",
+    "api.report_cli",
 ]
 
 EXIT_INTERRUPTED = 130

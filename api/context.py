@@ -48,7 +48,22 @@ def limits_of(info) -> Limits:
     return context_of(info).limits
 
 
+def admin_refusal(role: str, token_id: Optional[str]) -> Optional[str]:
+    """Why a caller may not change the store, or None when it may. No token and not
+    admin: a tokenless server started without --allow-local-admin."""
+    if role == "admin":
+        return None
+    if token_id is None:
+        return ("this server has no API tokens, so it answers reads only; start it with "
+                "`burnpath serve --allow-local-admin` to allow changes from loopback, or create "
+                "an admin token with `burnpath token create --role admin`")
+    return f"mutations need the admin role (your token's role is {role})"
+
+
 def require_admin(info) -> None:
     ctx = context_of(info)
+    refusal = admin_refusal(ctx.role, ctx.token_id)
+    if refusal and ctx.token_id is None:
+        raise error(refusal, FORBIDDEN)
     if ctx.role != "admin":
         raise error(f"this needs the admin role (your token's role is {ctx.role})", FORBIDDEN)

@@ -20,7 +20,7 @@ from strawberry.types.graphql import OperationType
 from engine.service import Engine
 
 from . import limits as limits_mod
-from .context import RequestContext
+from .context import RequestContext, admin_refusal
 from .errors import BAD_INPUT, FORBIDDEN, LIMIT_EXCEEDED, error, format_errors
 from .limits import Limits
 from .lookup_fields import inline_secret_refusal
@@ -115,9 +115,9 @@ def run(engine: Engine, document: Any, variables: Optional[dict[str, Any]] = Non
              "operation_type": operation.operation.value}
     if operation.operation.value == "mutation" and queries_only:
         return _fail(error("mutations must be sent with POST", BAD_INPUT), mask, **known)
-    if operation.operation.value == "mutation" and role != "admin":
-        return _fail(error(f"mutations need the admin role (your token's role is {role})", FORBIDDEN),
-                     mask, **known)
+    refusal = admin_refusal(role, token_id) if operation.operation.value == "mutation" else None
+    if refusal:
+        return _fail(error(refusal, FORBIDDEN), mask, **known)
     if enforce_limits:
         try:
             limits_mod.check(gql_schema, doc, operation, variables, limits)

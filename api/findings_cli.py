@@ -13,7 +13,10 @@ import io
 import json
 import sys
 
-from .cli_options import add_store_options, open_engine
+from .cli_options import CliError, add_store_options, open_engine
+from .findings_gate import EXIT_GATE, gate, load_baseline, severity_arg
+
+from engine.rules.models import SEVERITY_RANK
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
@@ -30,11 +33,20 @@ def add_parser(sub):
     sp.add_argument("--subject", default=None, metavar="ID", help="only findings about this node id")
     sp.add_argument("--format", choices=["table", "json", "csv", "sarif"], default="table",
                     help="output format")
+    sp.add_argument("--fail-on", type=severity_arg, default=None, metavar="SEVERITY",
+                    help="exit 3 when a finding at or above SEVERITY (critical, high, medium, low) "
+                    "exists that --baseline does not list (default: never)")
+    sp.add_argument("--baseline", default=None, metavar="FILE",
+                    help="findings to ignore for --fail-on: an earlier `findings --format json` "
+                    "output, its SARIF, or finding ids (JSON array, or one per line)")
     add_store_options(sp)
     return sp
 
 
 def run(args) -> int:
+    if getattr(args, "baseline", None) and not getattr(args, "fail_on", None):
+        raise CliError("--baseline needs --fail-on SEVERITY")
+    load_baseline(getattr(args, "baseline", None))   # a bad baseline fails before the work
     engine = open_engine(args)
     try:
         return run_findings(engine, args)
@@ -61,29 +73,79 @@ def to_csv(items) -> str:
     return buf.getvalue()
 
 
+def sarif_rule(r) -> dict:
+    """A rule's metadata for the SARIF driver: descriptions, help (text and markdown with
+    remediation and frameworks), tags and GitHub's security-severity."""
+    worst = min([r.severity] + [x.severity for x in r.severity_raise], key=SEVERITY_RANK.get)
+    description = " ".join(r.description.split()) or r.title
+    remediation = " ".join((r.remediation or "").split()).rstrip(".")
+    frameworks = ", ".join(r.frameworks) or "none"
+    return {
+        "id": r.id, "name": "".join(p.capitalize() for p in r.id.split("-")),
+        "shortDescription": {"text": r.title},
+        "fullDescription": {"text": description},
+        "help": {"text": f"{description} Remediation: {remediation or 'see the finding evidence'}. "
+                         f"Frameworks: {frameworks}.",
+                 "markdown": f"**{r.title}**\n\n{description}\n\n**Remediation:** "
+                             f"{remediation or 'see the finding evidence'}\n\n**Frameworks:** {frameworks}"},
+        "defaultConfiguration": {"level": SARIF_LEVEL[r.severity]},
+        "properties": {"frameworks": r.frameworks,
+                       "tags": ["security", "identity", "non-human-identity", *r.frameworks],
+                       "severity": r.severity, "security-severity": SECURITY_SEVERITY[worst],
+                       "precision": "high", "parameters": r.parameters},
+    }
+
+
+def _line(value) -> int | None:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return None
+    return n if n >= 1 else None
+
+
+def physical_locations(evidence: dict) -> list[dict]:
+    """Where in a repository the finding is, when its evidence says (a secret scanner's
+    exposure: file, line, repository, commit): what code scanning attaches to a file.
+    URIs are relative to the repository root; the repository and commit ride along
+    as location properties (one burnpath run spans many repositories)."""
+    out = []
+    for x in evidence.get("exposures") or []:
+        if not isinstance(x, dict) or not isinstance(x.get("file"), str) or not x["file"].strip():
+            continue
+        physical = {"artifactLocation": {"uri": x["file"].strip().lstrip("/")}}
+        start = _line(x.get("line"))
+        if start:
+            region = {"startLine": start}
+            end = _line(x.get("end_line"))
+            if end and end >= start:
+                region["endLine"] = end
+            physical["region"] = region
+        props = {k: x[k] for k in ("repository", "commit", "link", "id") if x.get(k) is not None}
+        loc = {"physicalLocation": physical}
+        if props:
+            loc["properties"] = props
+        if x.get("repository"):
+            loc["message"] = {"text": f"exposed in {x['repository']}"
+                                      + (f" at commit {x['commit']}" if x.get("commit") else "")}
+        out.append(loc)
+    return out
+
+
 def to_sarif(items, rules) -> dict:
-    from engine.rules.models import SEVERITY_RANK
     rule_index = {r.id: i for i, r in enumerate(rules)}
-    driver_rules = []
-    for r in rules:
-        worst = min([r.severity] + [x.severity for x in r.severity_raise], key=SEVERITY_RANK.get)
-        driver_rules.append({
-            "id": r.id, "name": "".join(p.capitalize() for p in r.id.split("-")),
-            "shortDescription": {"text": r.title},
-            "fullDescription": {"text": " ".join(r.description.split()) or r.title},
-            "help": {"text": r.remediation or r.title},
-            "defaultConfiguration": {"level": SARIF_LEVEL[r.severity]},
-            "properties": {"frameworks": r.frameworks, "tags": ["security", *r.frameworks],
-                           "severity": r.severity, "security-severity": SECURITY_SEVERITY[worst],
-                           "parameters": r.parameters},
-        })
     results = []
     for f in items:
+        logical = {"logicalLocations": [{"name": f.subject_id, "fullyQualifiedName": f.subject_id,
+                                         "kind": "resource"}]}
+        physical = physical_locations(f.evidence)
+        # The first location is where code scanning shows it (file and line when known),
+        # always naming the identity it is about; further exposures follow.
+        locations = [{**physical[0], **logical}, *physical[1:]] if physical else [logical]
         result = {
             "ruleId": f.rule, "level": SARIF_LEVEL[f.severity],
             "message": {"text": f.evidence.get("summary") or f"{f.subject_id}: {f.title}"},
-            "locations": [{"logicalLocations": [{"name": f.subject_id, "fullyQualifiedName": f.subject_id,
-                                                 "kind": "resource"}]}],
+            "locations": locations,
             "partialFingerprints": {"burnpathFindingId": f.id},
             "properties": {"findingId": f.id, "severity": f.severity, "subject": f.subject_id,
                            "frameworks": f.frameworks, "evidence": f.evidence},
@@ -92,7 +154,8 @@ def to_sarif(items, rules) -> dict:
             result["ruleIndex"] = rule_index[f.rule]
         results.append(result)
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
-        "tool": {"driver": {"name": "burnpath", "version": _version(), "rules": driver_rules}},
+        "tool": {"driver": {"name": "burnpath", "version": _version(), "semanticVersion": _version(),
+                            "rules": [sarif_rule(r) for r in rules]}},
         "results": results,
         "columnKind": "unicodeCodePoints",
     }]}
@@ -151,4 +214,11 @@ def run_findings(engine, args, out=None) -> int:
         print(json.dumps(to_sarif(items, rules), indent=2, default=str), file=out)
     else:
         to_table(items, out)
+    failing = gate(items, getattr(args, "fail_on", None), load_baseline(getattr(args, "baseline", None)))
+    if failing:
+        worst = min(failing, key=lambda f: SEVERITY_RANK[f.severity])
+        print(f"burnpath findings: {len(failing)} finding(s) at or above {args.fail_on}"
+              + (" not in the baseline" if getattr(args, "baseline", None) else "")
+              + f" (worst: {worst.severity} {worst.id})", file=sys.stderr)
+        return EXIT_GATE
     return 0

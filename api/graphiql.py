@@ -62,9 +62,14 @@ def _url(name: str) -> str:
     return f"graphql/static/{name}?v={assets()[name].version}"
 
 
+def asset_tags(url, styles: tuple[str, ...], scripts: tuple[str, ...]) -> tuple[str, str]:
+    """(the <link> lines, the <script> lines) of a page's assets, `url(name)` giving each URL."""
+    return ("\n".join(f'    <link rel="stylesheet" href="{escape(url(n))}">' for n in styles),
+            "\n".join(f'    <script src="{escape(url(n))}"></script>' for n in scripts))
+
+
 def page(token_required: bool) -> HTMLResponse:
-    styles = "\n".join(f'    <link rel="stylesheet" href="{escape(_url(n))}">' for n in STYLES)
-    scripts = "\n".join(f'    <script src="{escape(_url(n))}"></script>' for n in SCRIPTS)
+    styles, scripts = asset_tags(_url, STYLES, SCRIPTS)
     html = f"""<!doctype html>
 <html lang="en">
   <head>
@@ -89,12 +94,16 @@ def add_asset_route(app: FastAPI) -> None:
 
     @app.get(STATIC_PREFIX + "{name}", include_in_schema=False)
     def graphiql_asset(name: str, request: Request) -> Response:
-        asset = assets().get(name)
-        if asset is None:
-            return Response("not found", status_code=404, media_type="text/plain")
-        headers = {"Cache-Control": ASSET_CACHE, "X-Content-Type-Options": "nosniff",
-                   "Vary": "Accept-Encoding"}
-        if "gzip" in request.headers.get("accept-encoding", ""):
-            headers["Content-Encoding"] = "gzip"
-            return Response(asset.gzipped, media_type=asset.content_type, headers=headers)
-        return Response(asset.body, media_type=asset.content_type, headers=headers)
+        return asset_response(assets().get(name), request)
+
+
+def asset_response(asset: "Asset | None", request: Request) -> Response:
+    """A vendored asset (gzipped when the client takes it), or 404 when there is none."""
+    if asset is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    headers = {"Cache-Control": ASSET_CACHE, "X-Content-Type-Options": "nosniff",
+               "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(asset.gzipped, media_type=asset.content_type, headers=headers)
+    return Response(asset.body, media_type=asset.content_type, headers=headers)

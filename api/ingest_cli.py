@@ -1,9 +1,11 @@
 """`burnpath ingest PATH... [--db URL]`: load snapshot directories or files."""
 from __future__ import annotations
 
+import os
 import sys
 
-from .cli_options import add_store_options, open_engine
+from .cli_options import add_store_options, db_url, embedded_files, is_embedded, open_engine
+from .ingest_progress import ingest_progress, wants_progress
 
 
 def add_parser(sub):
@@ -12,6 +14,8 @@ def add_parser(sub):
                         "files inside one. Each source is one transaction: a file that cannot be "
                         "parsed stops the ingest with nothing of its source written.")
     sp.add_argument("paths", nargs="+", metavar="PATH", help="a snapshot directory or a file inside one")
+    sp.add_argument("--quiet", "-q", action="store_true",
+                    help="no progress display (it is shown only on a terminal anyway)")
     add_store_options(sp)
     return sp
 
@@ -30,20 +34,37 @@ def print_results(results, out=None) -> None:
             print(f"  ... and {len(r.warnings) - 20} more warnings", file=out)
 
 
+def remove_new_store(url: str) -> None:
+    """A first ingest that loaded nothing leaves no empty store behind (the next
+    reading verb would otherwise find it and answer "no findings")."""
+    for path in embedded_files(url):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
 def run(args) -> int:
     from ingest.errors import IngestError
+    url = db_url(args)
+    new_store = is_embedded(url) and not os.path.exists(url)
     engine = open_engine(args, must_exist=False)
+    loaded = []
     try:
-        results = engine.ingest(args.paths)
+        with ingest_progress(wants_progress() and not args.quiet) as on_written:
+            results = engine.ingest(args.paths, on_written=on_written)
+        loaded = results
     except IngestError as exc:
-        print_results(getattr(exc, "loaded", []))
+        loaded = getattr(exc, "loaded", None) or []
+        print_results(loaded)
         source = getattr(exc, "source", None)
         print(f"burnpath ingest: error: {exc}", file=sys.stderr)
         print(f"burnpath ingest: nothing of {source + '/' if source else 'it'} was written"
-              + ("; the sources listed above were loaded" if getattr(exc, "loaded", None) else ""),
-              file=sys.stderr)
+              + ("; the sources listed above were loaded" if loaded else ""), file=sys.stderr)
         return 1
     finally:
         engine.close()
+        if new_store and not loaded:
+            remove_new_store(url)
     print_results(results)
     return 0

@@ -409,6 +409,27 @@ def _paginate_nodes(engine: Engine, kind: Optional[str], first: Optional[int],
                           page_info=_page_info(offset, len(views), total, [e.cursor for e in edges]))
 
 
+MAX_SEARCH = 200  # characters: a search is what a person types, not a document
+
+
+def _search_nodes(engine: Engine, search: str, kind: Optional[str], first: Optional[int],
+                  after: Optional[str], info: Optional[Info] = None) -> NodeConnection:
+    if kind is not None:
+        _check_kind(kind)
+    if len(search) > MAX_SEARCH:
+        raise error(f"search is longer than {MAX_SEARCH} characters", BAD_INPUT)
+    limit = page_size(first, info)
+    after_id = decode_cursor(after) if after else None
+    # One more than the page tells whether another page follows.
+    views, total = engine.store.search_nodes(search, kind, after_id, limit + 1)
+    more, views = len(views) > limit, views[:limit]
+    edges = [NodeEdge(cursor=encode_cursor(v.id), node=node_from(v)) for v in views]
+    return NodeConnection(nodes=[e.node for e in edges], edges=edges, total_count=total,
+                          page_info=PageInfo(has_next_page=more, has_previous_page=after_id is not None,
+                                             start_cursor=edges[0].cursor if edges else None,
+                                             end_cursor=edges[-1].cursor if edges else None))
+
+
 # --- spend -----------------------------------------------------------------------
 
 @strawberry.type(description="Spend for one group: measured usage priced (vendor figure where given).")
@@ -421,6 +442,26 @@ class SpendRow:
     unpriced_requests: BigInt = strawberry.field(description="Requests on models with no known price (not counted as $0).")
     unpriced_tokens: BigInt = strawberry.field(description="Tokens on models with no known price.")
     detail: JSON = strawberry.field(description="Breakdown behind the row (by source, model...).")
+
+
+@strawberry.type(description="One group's spend on one UTC day (a row several groups share is split evenly; "
+                             "`detail` names the day's unpriced models).")
+class SpendDayRow(SpendRow):
+    day: date = strawberry.field(description="The UTC day.")
+
+
+def spend_row_of(r, cls=SpendRow, **extra):
+    return cls(key=r.key, usd=r.usd, input_tokens=r.input_tokens, output_tokens=r.output_tokens,
+               requests=r.requests, unpriced_requests=r.unpriced_requests,
+               unpriced_tokens=r.unpriced_tokens, detail=redact(r.detail), **extra)
+
+
+def check_spend_args(group_by: str, from_: Optional[date], to: Optional[date]) -> None:
+    from engine.spend import GROUP_BYS
+    if group_by not in GROUP_BYS:
+        raise error(f"unknown groupBy {group_by!r} (one of {', '.join(GROUP_BYS)})", BAD_INPUT)
+    if from_ and to and from_ > to:
+        raise error("from is after to", BAD_INPUT)
 
 
 # --- findings --------------------------------------------------------------------
@@ -443,6 +484,12 @@ class Finding:
             view = NodeView(id=self.f.subject_id, kind="Credential", name=None, active=False,
                             properties={"stub": True})
         return node_from(view)
+
+    @strawberry.field(description="Teams the subject answers to (owning team, else its owners' first team; "
+                                  "a person's own), as spend attribution puts them.")
+    def teams(self) -> list[str]:
+        from engine.teams import teams_of
+        return teams_of(self.eng, self.f.subject_id)
 
     @strawberry.field(description="Edges, usage rows and timestamps the finding rests on.")
     def evidence(self) -> JSON:
@@ -585,9 +632,14 @@ class Query:
     @strawberry.field(description="Nodes, optionally of one kind, ordered by id, with cursor pagination.")
     def nodes(self, info: Info,
               kind: Annotated[Optional[str], strawberry.argument(description="A NodeKind name, e.g. `Credential`.")] = None,
+              search: Annotated[Optional[str], strawberry.argument(
+                  description="Only nodes whose id, name, email, login, key hint, last four, redacted "
+                              "value or aliases contain this text (case-insensitive).")] = None,
               first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
               after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
               ) -> NodeConnection:
+        if search is not None:
+            return _search_nodes(engine_at(info), search, kind, first, after, info)
         return _paginate_nodes(engine_at(info), kind, first, after, info)
 
     @strawberry.field(description="If this node is compromised: what is reachable, and how fast money burns.")
@@ -636,12 +688,21 @@ class Query:
                  subject: Annotated[Optional[strawberry.ID], strawberry.argument(description="Only findings about this node.")] = None,
                  first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
                  after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
+                 framework: Annotated[Optional[str], strawberry.argument(
+                     description="Only findings listing this framework id, e.g. `OWASP-NHI1`.")] = None,
+                 team: Annotated[Optional[str], strawberry.argument(
+                     description="Only findings whose subject answers to this team (`team:<id>`; see Finding.teams).")] = None,
                  ) -> FindingConnection:
         eng = engine_at(info)
         if severity is not None and severity not in Severity.__members__:
             raise error(f"unknown severity {severity!r} (critical, high, medium, low)", BAD_INPUT)
         page_size(first, info)  # reject a bad page size before the rules run
         items = findings_filtered(info, rule, severity, subject)
+        if framework is not None:
+            items = [f for f in items if framework in f.frameworks]
+        if team is not None:
+            from engine.teams import teams_of
+            items = [f for f in items if team in teams_of(eng, f.subject_id)]
         page, start, _ = _window(items, lambda f: f.id, first, after, info)
         edges = [FindingEdge(cursor=list_cursor(start + i, f.id), node=finding_of(f, eng))
                  for i, f in enumerate(page)]
@@ -654,15 +715,20 @@ class Query:
               from_: Annotated[Optional[date], strawberry.argument(name="from", description="First day included (UTC).")] = None,
               to: Annotated[Optional[date], strawberry.argument(description="Last day included (UTC).")] = None,
               ) -> list[SpendRow]:
-        from engine.spend import GROUP_BYS, spend as run_spend
-        if group_by not in GROUP_BYS:
-            raise error(f"unknown groupBy {group_by!r} (one of {', '.join(GROUP_BYS)})", BAD_INPUT)
-        if from_ and to and from_ > to:
-            raise error("from is after to", BAD_INPUT)
-        rows = run_spend(engine_at(info), group_by, from_, to)
-        return [SpendRow(key=r.key, usd=r.usd, input_tokens=r.input_tokens, output_tokens=r.output_tokens,
-                         requests=r.requests, unpriced_requests=r.unpriced_requests,
-                         unpriced_tokens=r.unpriced_tokens, detail=redact(r.detail)) for r in rows]
+        from engine.spend import spend as run_spend
+        check_spend_args(group_by, from_, to)
+        return [spend_row_of(r) for r in run_spend(engine_at(info), group_by, from_, to)]
+
+    @strawberry.field(description="`spend` per UTC day (for charts over time): the same pricing and attribution, "
+                                  "one row per day and group that has usage.")
+    def spend_daily(self, info: Info,
+                    group_by: Annotated[str, strawberry.argument(description="person, team, credential, tool, project, model or environment.")],
+                    from_: Annotated[Optional[date], strawberry.argument(name="from", description="First day included (UTC).")] = None,
+                    to: Annotated[Optional[date], strawberry.argument(description="Last day included (UTC).")] = None,
+                    ) -> list[SpendDayRow]:
+        from engine.spend import spend_daily
+        check_spend_args(group_by, from_, to)
+        return [spend_row_of(r, SpendDayRow, day=r.day) for r in spend_daily(engine_at(info), group_by, from_, to)]
 
     @strawberry.field(description="A responder's trace of one compromised key: owners, holders, usage since, "
                                   "reach, and an ordered revocation plan.")

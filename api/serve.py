@@ -24,7 +24,7 @@ SPEC_ENV = "BURNPATH_SERVE_SPEC"  # how the parent tells worker processes what t
 
 
 def serve(engine: Engine, host: str, port: int, graphiql: bool = True, introspection: bool = True,
-          limits: Optional[Limits] = None, processes: int = 1) -> int:
+          limits: Optional[Limits] = None, processes: int = 1, allow_local_admin: bool = False) -> int:
     refusal = bind_refusal(host, TokenStore(engine.store).any())
     if refusal:
         print(f"burnpath serve: {refusal}", file=sys.stderr)
@@ -34,12 +34,13 @@ def serve(engine: Engine, host: str, port: int, graphiql: bool = True, introspec
         as_of = engine._as_of.isoformat() if engine._as_of else None
         os.environ[SPEC_ENV] = json.dumps({
             "db": engine.store.url, "as_of": as_of, "rule_dirs": list(getattr(engine, "rule_dirs", [])),
-            "graphiql": graphiql, "introspection": introspection, "limits": asdict(limits)})
+            "graphiql": graphiql, "introspection": introspection, "limits": asdict(limits),
+            "allow_local_admin": allow_local_admin})
         engine.close()
         _run_processes(host, port, processes)
         return 0
     app = create_app(engine, graphiql=graphiql, introspection=introspection, limits=limits,
-                     warm_up=True)
+                     warm_up=True, allow_local_admin=allow_local_admin)
     engine.preload()  # load before the first request
     # Our own JSON access log replaces uvicorn's (which would not know role or operation).
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
@@ -67,4 +68,5 @@ def worker_app():
     engine = Engine.open(spec["db"], as_of=parse_ts(spec["as_of"]), rule_dirs=spec["rule_dirs"])
     engine.preload()
     return create_app(engine, graphiql=spec["graphiql"], introspection=spec["introspection"],
-                      limits=Limits(**spec["limits"]), warm_up=True)
+                      limits=Limits(**spec["limits"]), warm_up=True,
+                      allow_local_admin=spec.get("allow_local_admin", False))

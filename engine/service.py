@@ -122,16 +122,18 @@ class Engine:
         return self.store.who_can_reach(node_id, max_depth)
 
     # --- ingest -------------------------------------------------------------
-    def ingest(self, paths: list[str | Path], parallel: bool | None = None) -> list[LoadResult]:
+    def ingest(self, paths: list[str | Path], parallel: bool | None = None,
+               on_written=None) -> list[LoadResult]:
         """Parse and write source by source, each in one transaction, so memory is
         bounded by the largest two sources rather than the whole snapshot; on a large
         snapshot the next source is parsed in a worker process while this one is written
         (ingest.pipeline; `parallel` forces that on or off). A bad file stops the ingest
         with nothing of its source written; sources already written stay (the error
-        carries their results as `loaded`)."""
+        carries their results as `loaded`). `on_written(result)` hears of each source
+        as it is committed (the CLI's progress display)."""
         from ingest.pipeline import ingest_loads
         from ingest.snapshot import plan
-        results = ingest_loads(self.store, plan(paths), parallel)
+        results = ingest_loads(self.store, plan(paths), parallel, on_written)
         # Build the new generation's graph now (the embedded store caches it beside the
         # file), so the next `serve` or query maps it in instead of rebuilding it.
         prepare = getattr(self.store, "prepare_graph", None)

@@ -251,12 +251,16 @@ class Attributor:
 
 
 def spend(engine, group_by: str, start: date | None = None, end: date | None = None) -> list[SpendRow]:
+    return _cached(engine, "spend", _spend, group_by, start, end)
+
+
+def _cached(engine, name: str, compute, group_by: str, start, end):
+    """compute(engine, group_by, start, end), once per data generation."""
     if group_by not in GROUP_BYS:
         raise ValueError(f"unknown groupBy {group_by!r} (one of {', '.join(GROUP_BYS)})")
-    compute = lambda: _spend(engine, group_by, start, end)  # noqa: E731
     if hasattr(engine, "cached"):
-        return engine.cached(f"spend:{group_by}:{start}:{end}", compute)
-    return compute()
+        return engine.cached(f"{name}:{group_by}:{start}:{end}", lambda: compute(engine, group_by, start, end))
+    return compute(engine, group_by, start, end)
 
 
 def priced_total(book, t) -> tuple[float, bool]:
@@ -311,6 +315,53 @@ def _spend(engine, group_by: str, start, end) -> list[SpendRow]:
                              unpriced_tokens=acc.unpriced_tokens, detail=detail))
     rows.sort(key=lambda r: (-r.usd, r.key is None, r.key or ""))
     return rows
+
+
+@dataclass
+class SpendDay(SpendRow):
+    """One group's spend on one UTC day (spend_daily); `detail` names unpriced models."""
+    day: date | None = None
+
+
+def spend_daily(engine, group_by: str, start: date | None = None, end: date | None = None) -> list[SpendDay]:
+    """`spend` by day: each usage row priced as spend prices it and put under the
+    same keys the same attribution gives it (a row several keys share is split
+    evenly), summed per (day, key). Ordered by day, then key (null last). For charts:
+    a day's shares are floats, so the days of a key sum to its `spend` row up to
+    rounding, not to the micro-dollar."""
+    return _cached(engine, "spend_daily", _spend_daily, group_by, start, end)
+
+
+def _spend_daily(engine, group_by: str, start, end) -> list[SpendDay]:
+    provider = getattr(engine.store, "spend_attributor", None)
+    attrib = provider(engine) if provider is not None else Attributor(engine)
+    keys_of: dict[tuple, list] = {}
+    days: dict[tuple, _Acc] = defaultdict(_Acc)
+    for p in priced_usage(engine, start, end):
+        r = p.record
+        subject = r.credential_id or r.account_id
+        sig = (subject, r.credential_id, r.model, r.project_id)
+        keys = keys_of.get(sig)
+        if keys is None:
+            keys = keys_of[sig] = attrib.keys(group_by, subject, r.credential_id, r.model, r.project_id)
+        for key in keys:
+            acc = days[(r.day, key)]
+            n = len(keys)
+            acc.usd += p.usd / n
+            acc.input_tokens += r.input_tokens // n
+            acc.output_tokens += r.output_tokens // n
+            acc.requests += r.requests // n
+            if not p.priced:
+                acc.unpriced_requests += r.requests // n
+                acc.unpriced_tokens += (r.input_tokens + r.output_tokens) // n
+                acc.unpriced_models.add(r.model)
+    out = [SpendDay(day=d, key=k, usd=round(a.usd, 6), input_tokens=a.input_tokens,
+                    output_tokens=a.output_tokens, requests=a.requests,
+                    unpriced_requests=a.unpriced_requests, unpriced_tokens=a.unpriced_tokens,
+                    detail={"unpriced_models": sorted(a.unpriced_models)})
+           for (d, k), a in days.items()]
+    out.sort(key=lambda x: (x.day, x.key is None, x.key or ""))
+    return out
 
 
 @dataclass

@@ -2,19 +2,39 @@
 Every failure becomes an IngestError naming the file."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import orjson
 
 from .errors import IngestError
 
 _BOM = b"\xef\xbb\xbf"
+
+# Called with each file's path as it is read (the CLI's progress display); None: nobody
+# watches. Set per process: files a worker process parses are not seen here.
+_file_observer: Callable[[Path], None] | None = None
+
+
+@contextlib.contextmanager
+def observe_files(callback: Callable[[Path], None]):
+    global _file_observer
+    previous, _file_observer = _file_observer, callback
+    try:
+        yield
+    finally:
+        _file_observer = previous
+
+
+def _seen(path) -> None:
+    if _file_observer is not None:
+        _file_observer(path)
 
 
 def _read_bytes(path) -> bytes:
@@ -38,6 +58,7 @@ def _read_bytes(path) -> bytes:
 
 
 def read_json(path: Path) -> Any:
+    _seen(path)
     try:
         raw = _read_bytes(path)
     except OSError as exc:
@@ -121,6 +142,7 @@ def _is_item(first: Any, keys: tuple[str, ...]) -> bool:
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) per non-blank line; `.gz` files are decompressed."""
+    _seen(path)
     try:
         raw = path.read_bytes()
         if path.suffix == ".gz":
@@ -145,6 +167,7 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def read_csv(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    _seen(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -164,6 +187,7 @@ def read_csv(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, str]]
 
 def read_yaml(path: Path) -> Any:
     import yaml
+    _seen(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:

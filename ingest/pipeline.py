@@ -43,21 +43,36 @@ log = logging.getLogger(__name__)
 PARALLEL_MIN_BYTES = 8 << 20
 
 
-def ingest_loads(store: Any, loads: list[SourceLoad], parallel: bool | None = None) -> list[LoadResult]:
+def ingest_loads(store: Any, loads: list[SourceLoad], parallel: bool | None = None,
+                 on_written: Callable[[LoadResult], None] | None = None) -> list[LoadResult]:
     """Parse and write each planned source (see module doc). `parallel`: None decides
-    by the snapshot's size; True/False force it (when the store allows it)."""
+    by the snapshot's size; True/False force it (when the store allows it).
+    `on_written` is called with each source's result as soon as it is committed."""
+    results = _Results(on_written)
     bulk = getattr(store, "bulk_load", None)
     with (bulk() if bulk is not None else contextlib.nullcontext()):
         can = callable(getattr(store, "prepare_load", None)) and callable(getattr(store, "write_prepared", None))
         if not (can and len(loads) > 1 and parallel is not False):
-            return _one_at_a_time(store, loads)
+            return _one_at_a_time(store, loads, results)
         if parallel is None and not _at_least(loads, PARALLEL_MIN_BYTES):
-            return _one_at_a_time(store, loads)
-        return _overlapped(store, loads)
+            return _one_at_a_time(store, loads, results)
+        return _overlapped(store, loads, results)
 
 
-def _one_at_a_time(store: Any, loads: list[SourceLoad]) -> list[LoadResult]:
-    results: list[LoadResult] = []
+class _Results(list):
+    """The results so far, telling `on_written` of each one as it is appended."""
+
+    def __init__(self, on_written: Callable[[LoadResult], None] | None):
+        super().__init__()
+        self.on_written = on_written
+
+    def append(self, result: LoadResult) -> None:
+        super().append(result)
+        if self.on_written is not None:
+            self.on_written(result)
+
+
+def _one_at_a_time(store: Any, loads: list[SourceLoad], results: list[LoadResult]) -> list[LoadResult]:
     for load in loads:
         try:
             records = read_source(load)
@@ -264,12 +279,11 @@ class _Schedule:
             self.stopped = True
 
 
-def _overlapped(store: Any, loads: list[SourceLoad]) -> list[LoadResult]:
+def _overlapped(store: Any, loads: list[SourceLoad], results: list[LoadResult]) -> list[LoadResult]:
     """See the module doc and _Schedule. The worker's first task is measuring the
     snapshot (a stat of every file: seconds on a large one) while this process parses
     the first source, which it parses anyway unless that source is the largest."""
     prepare = type(store).prepare_load
-    results: list[LoadResult] = []
     parsed: dict[int, tuple] = {}        # index -> parsed here: (prepared, None) or (None, error)
 
     # Unpickling a source's rows makes millions of tuples; the cyclic GC has nothing to

@@ -83,7 +83,7 @@ def _args(field) -> dict[str, str]:
 def test_contract_names_and_argument_types():
     q = schema._schema.query_type.fields
     assert _args(q["node"]) == {"id": "ID!"} and str(q["node"].type) == "Node"
-    assert _args(q["nodes"]) == {"kind": "String", "first": "Int", "after": "String"}
+    assert _args(q["nodes"]) == {"kind": "String", "search": "String", "first": "Int", "after": "String"}
     assert str(q["nodes"].type) == "NodeConnection!"
     assert _args(q["blastRadius"]) == {"id": "ID!", "maxDepth": "Int!"}
     assert q["blastRadius"].args["maxDepth"].default_value == 8
@@ -91,7 +91,8 @@ def test_contract_names_and_argument_types():
     assert str(q["whoCanReach"].type) == "[Reach!]!"
     assert _args(q["traceCompromise"]) == {"id": "ID!", "since": "DateTime"}
     assert _args(q["findings"]) == {"rule": "String", "severity": "String", "subject": "ID",
-                                    "first": "Int", "after": "String"}
+                                    "first": "Int", "after": "String",
+                                    "framework": "String", "team": "String"}  # the last two: additions
     assert _args(q["spend"]) == {"groupBy": "String!", "from": "Date", "to": "Date"}
     assert str(q["spend"].type) == "[SpendRow!]!"
     tm = schema._schema.type_map

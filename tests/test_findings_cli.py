@@ -71,3 +71,63 @@ def test_as_of_replays(demo_db, capsys):
     code, out, _ = run(capsys, "--db", str(demo_db), "--as-of", "2026-08-20", "--rule", "stale-credential",
                        "--format", "json")
     assert "anthropic:api_key:apikey_01Old" not in {f["subject"] for f in json.loads(out)}
+
+
+def test_fail_on_gates_and_baseline_lets_known_findings_pass(demo_db, capsys, tmp_path):
+    code, out, err = run(capsys, "--db", str(demo_db), "--format", "json", "--fail-on", "critical")
+    critical = [f for f in json.loads(out) if f["severity"] == "critical"]
+    assert code == 3 and critical and f"{len(critical)} finding(s) at or above critical" in err
+    # a severity threshold below everything present still gates; "low" catches all
+    assert run(capsys, "--db", str(demo_db), "--fail-on", "low")[0] == 3
+    # the filtered view with nothing at the threshold passes
+    code, _, err = run(capsys, "--db", str(demo_db), "--rule", "stale-credential", "--fail-on", "critical")
+    assert code == 0 and err == ""
+    # a baseline made of the previous JSON output: nothing new, passes
+    base = tmp_path / "base.json"
+    base.write_text(out)
+    assert run(capsys, "--db", str(demo_db), "--fail-on", "low", "--baseline", str(base))[0] == 0
+    # ids one per line, one critical left out of it: fails on that one only
+    ids = tmp_path / "ids.txt"
+    ids.write_text("# accepted\n" + "\n".join(f["id"] for f in json.loads(out)[1:]) + "\n")
+    code, _, err = run(capsys, "--db", str(demo_db), "--fail-on", "critical", "--baseline", str(ids))
+    assert code == 3 and "1 finding(s) at or above critical not in the baseline" in err
+    assert json.loads(out)[0]["id"] in err
+    # its SARIF works as a baseline too
+    _, sarif, _ = run(capsys, "--db", str(demo_db), "--format", "sarif")
+    (tmp_path / "base.sarif").write_text(sarif)
+    assert run(capsys, "--db", str(demo_db), "--fail-on", "low", "--baseline", str(tmp_path / "base.sarif"))[0] == 0
+
+
+def test_gate_arguments_are_checked(demo_db, capsys, tmp_path):
+    with __import__("pytest").raises(SystemExit) as exc:
+        main(["findings", "--db", str(demo_db), "--fail-on", "severe"])
+    assert exc.value.code == 2 and "'severe' is not one of critical" in capsys.readouterr().err
+    bad = tmp_path / "b.json"
+    bad.write_text('{"nope": 1}')
+    code, _, err = run(capsys, "--db", str(demo_db), "--fail-on", "high", "--baseline", str(bad))
+    assert code == 2 and "b.json" in err
+    code, _, err = run(capsys, "--db", str(demo_db), "--fail-on", "high", "--baseline", str(tmp_path / "none"))
+    assert code == 2 and "cannot read" in err
+    code, _, err = run(capsys, "--db", str(demo_db), "--baseline", str(bad))
+    assert code == 2 and "--baseline needs --fail-on" in err
+
+
+def test_sarif_places_leaks_in_their_repository_file_and_line(demo_db, capsys):
+    _, out, _ = run(capsys, "--db", str(demo_db), "--format", "sarif", "--rule", "leaked-credential")
+    run_ = json.loads(out)["runs"][0]
+    by_subject = {r["properties"]["subject"]: r for r in run_["results"]}
+    agent = by_subject["anthropic:api_key:apikey_01DataAgent"]["locations"][0]
+    assert agent["physicalLocation"]["artifactLocation"]["uri"] == "agent/settings.py"
+    assert agent["physicalLocation"]["region"]["startLine"] == 12
+    assert agent["properties"]["repository"] == "northwind/data-agent"
+    assert agent["logicalLocations"][0]["name"] == "anthropic:api_key:apikey_01DataAgent"
+    aws = by_subject["aws:access_key:ci-bot:1"]["locations"][0]
+    assert aws["physicalLocation"]["artifactLocation"]["uri"] == "deploy/terraform.tfvars"
+    assert aws["properties"]["repository"] == "northwind/infra"
+    # findings with no file in their evidence keep only the identity's logical location
+    _, out, _ = run(capsys, "--db", str(demo_db), "--format", "sarif", "--rule", "stale-credential")
+    for res in json.loads(out)["runs"][0]["results"]:
+        assert "physicalLocation" not in res["locations"][0]
+    rule = next(r for r in run_["tool"]["driver"]["rules"] if r["id"] == "leaked-credential")
+    assert "OWASP-NHI2" in rule["properties"]["tags"] and "Frameworks: OWASP-NHI2" in rule["help"]["text"]
+    assert rule["help"]["markdown"].startswith("**")

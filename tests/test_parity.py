@@ -91,13 +91,26 @@ def graphql_documents(engine: Engine) -> list[tuple[str, dict]]:
                      {"g": group}))
     docs.append(("{ findings(first: 500) { totalCount nodes { id rule title severity subject { id } "
                  "evidence frameworks } } }", {}))
+    # Search (Cypher on Neo4j, the in-memory texts on SQLite), paged 3 at a time.
+    for q in ("xk9q", "EXAMPLE.COM", "ci-bot", "sk-", "", "  Ana ", "no-such-text", "1", "@"):
+        for kind in (None, "Credential", "Person"):
+            docs.append(("query($q: String!, $kind: String, $after: String) { nodes(search: $q, kind: $kind, "
+                         "first: 3, after: $after) { totalCount nodes { id kind } pageInfo { hasNextPage endCursor } } }",
+                         {"q": q, "kind": kind, "after": None}))
+    for group in SPEND_GROUPS:
+        docs.append(("query($g: String!) { spendDaily(groupBy: $g) { day key usd inputTokens outputTokens requests "
+                     "unpricedRequests unpricedTokens } }", {"g": group}))
+    teams = [t for t in graph.ids if t.startswith("team:")][:3]
+    for team in teams:
+        docs.append(("query($t: String) { findings(team: $t, first: 500) { totalCount nodes { id teams } } }", {"t": team}))
+    docs.append(('{ findings(framework: "OWASP-NHI1", first: 500) { totalCount nodes { id } } }', {}))
     return docs
 
 
 def run_paged(engine: Engine, doc: str, variables: dict) -> list[dict]:
     """A document's result; `nodes` pages are followed to the end."""
     out = [execute(engine, doc, variables)]
-    while "nodes(kind" in doc and out[-1].get("data") and out[-1]["data"]["nodes"]["pageInfo"]["hasNextPage"]:
+    while "nodes(" in doc and out[-1].get("data") and out[-1]["data"]["nodes"]["pageInfo"]["hasNextPage"]:
         variables = {**variables, "after": out[-1]["data"]["nodes"]["pageInfo"]["endCursor"]}
         out.append(execute(engine, doc, variables))
     return out

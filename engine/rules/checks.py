@@ -227,7 +227,9 @@ def exposed(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
     for e, x in found:
         props = dict(x.properties) if x else {}
         exposures.append({"id": e.dst, "match": e.properties.get("match"),
-                          **{k: props.get(k) for k in ("source", "repo", "repository", "file", "commit",
+                          # (file and line let SARIF place the finding in the repository)
+                          **{k: props.get(k) for k in ("source", "repo", "repository", "repository_url",
+                                                       "file", "line", "end_line", "commit",
                                                        "date", "created_at", "verified", "rule", "detector",
                                                        "redacted_value", "hint", "link")
                              if props.get(k) is not None}})

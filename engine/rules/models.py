@@ -29,6 +29,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 SEVERITIES = ("critical", "high", "medium", "low")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}   # 0 is the most severe
+
+
+def at_or_above(severity: str, threshold: str) -> bool:
+    """`severity` is `threshold` or worse (an unknown severity is below every threshold)."""
+    return SEVERITY_RANK.get(severity, len(SEVERITIES)) <= SEVERITY_RANK[threshold]
 SUBJECT_KINDS = ("Person", "Account", "Team", "Project", "ServiceAccount", "Credential",
                  "OAuthClient", "OAuthGrant", "AITool", "SaaSApp", "DataSource", "SecretExposure")
 SENSITIVITY_ORDER = ("none", "public", "internal", "confidential", "restricted")

@@ -247,6 +247,13 @@ class Store(ABC):
         the offset a paging cursor stands for."""
         return self.graph().first_index_after(kind, after_id)
 
+    def search_nodes(self, query: str, kind: str | None, after_id: str | None,
+                     limit: int) -> tuple[list[NodeView], int]:
+        """Live nodes (of `kind`) matching `query` (engine.search), in id order after
+        `after_id`: (up to `limit` of them, how many match in all)."""
+        from ..search import search_graph
+        return search_graph(self.graph(), query, kind, after_id, limit)
+
     @abstractmethod
     def iter_nodes(self, include_removed: bool = False) -> Iterable[NodeView]: ...
 

@@ -547,6 +547,37 @@ class Neo4jStore(Store):
                            after=after_id)
         return rows[0]["c"]
 
+    def search_nodes(self, query: str, kind: str | None, after_id: str | None,
+                     limit: int) -> tuple[list[NodeView], int]:
+        """engine.search's match, in Cypher over the flattened node properties (no
+        node is read into Python but the page)."""
+        from ..search import SEARCH_PROPERTIES, normalise
+        if kind is not None and kind not in KIND_LABELS:
+            return [], 0
+        label = kind or "Node"
+        # A list property matches when one of its elements does (as in engine.search);
+        # a value stored as a JSON string (a nested one) is not searched.
+        tests = ["toLower(n.id) CONTAINS $q", "toLower(coalesce(n.name, '')) CONTAINS $q"]
+        for key in SEARCH_PROPERTIES:
+            f = f"n.`{key}`"
+            tests.append(f"(CASE WHEN {f} IS NULL THEN false "
+                         f"WHEN valueType({f}) STARTS WITH 'LIST' THEN "
+                         f"any(x IN {f} WHERE valueType(x) IN ['STRING NOT NULL', 'INTEGER NOT NULL', "
+                         f"'FLOAT NOT NULL'] AND toLower(toString(x)) CONTAINS $q) "
+                         f"WHEN valueType({f}) = 'STRING NOT NULL' THEN toLower({f}) CONTAINS $q "
+                         f"ELSE false END)")
+        match = f"MATCH (n:{label}) WHERE n.live AND ({' OR '.join(tests)})"
+
+        def run(tx):
+            q = normalise(query)
+            total = tx.run(match + " RETURN count(n) AS c", q=q).single()["c"]
+            page = list(tx.run(match + " AND ($after IS NULL OR n.id > $after) "
+                               "RETURN n.id AS id, n._view AS v ORDER BY n.id LIMIT $limit",
+                               q=q, after=after_id, limit=max(limit, 0)))
+            return page, total
+        page, total = self._read(run)
+        return [_view_of(r["id"], r["v"]) for r in page], total
+
     def _contributions(self) -> tuple[dict, dict]:
         def run(tx):
             nodes = {r["id"]: json.loads(r["s"] or "{}") for r in tx.run(
