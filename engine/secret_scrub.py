@@ -61,6 +61,8 @@ _SAFE_KEYS = frozenset({"sha256", "token_hash", "key_id", "secret_form", "secret
 # On credentials and exposures: redacted forms, cut back to what the rule allows.
 HINT_KEYS = frozenset({"redacted_value", "partial_key_hint", "hint", "key_name", "redacted"})
 HINTED_KINDS = frozenset({"Credential", "SecretExposure"})
+# A hint or last4 this short holds no secret worth the name: kept as the source states it.
+MAX_PLAIN_HINT = 12
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _key_cache: dict[str, bool] = {}
@@ -88,20 +90,33 @@ def _looks_random(body: str) -> bool:
     return False
 
 
+_INNER = re.compile(r"[-_.](?=[A-Za-z0-9])")
+
+
 def _token(m: re.Match) -> str:
-    text = m.group(0)
-    if not text.startswith(_PREFIXES):
-        return text
-    for e in prefix_table().entries:
-        if not text.startswith(e.prefix):
-            continue
-        if e.identifier:
-            return text
-        t = e.body.match(text)
-        if t is None or not _looks_random(t.group(0)[len(e.prefix):]):
-            continue    # a shorter prefix may still fit (`sk-` after `sk-proj-`)
-        hint, _ = reduce_secret(t.group(0))
-        return hint.redacted + text[t.end():]
+    return _reduce_run(m.group(0))
+
+
+def _reduce_run(text: str) -> str:
+    """A run of token characters with the token in it reduced: at its start, else at an
+    inner boundary (`-`, `_`, `.`) where a known prefix starts."""
+    if text[:2] in _STARTS and text.startswith(_PREFIXES):
+        for e in prefix_table().entries:
+            if not text.startswith(e.prefix):
+                continue
+            if e.identifier:
+                return text
+            t = e.body.match(text)
+            if t is None or not _looks_random(t.group(0)[len(e.prefix):]):
+                continue    # a shorter prefix may still fit (`sk-` after `sk-proj-`)
+            hint, _ = reduce_secret(t.group(0))
+            return hint.redacted + text[t.end():]
+    for b in _INNER.finditer(text):
+        j = b.end()
+        if text[j:j + 2] in _STARTS and text[j:].startswith(_PREFIXES):
+            rest = _reduce_run(text[j:])
+            if rest != text[j:]:
+                return text[:j] + rest
     return text
 
 
@@ -213,7 +228,7 @@ def scrub_value(value: Any, key: str | None = None, hinted: bool = False) -> Any
             if hinted and key in ("prefix", "last4"):
                 return _trim_part(key, value)
             if hinted and key in HINT_KEYS:
-                return trim_hint(value)
+                return trim_hint(value) if len(value) > MAX_PLAIN_HINT else value
             if _secret_key(key):
                 return reduce_value(value)
         return value if _plain(value) else _clean_text(value)
@@ -281,7 +296,7 @@ def _trim_part(key: str, value: str) -> str:
     """A stored `prefix` or `last4` of a credential or exposure: the known vendor prefix
     and at most four characters after it; four characters at most."""
     if key == "last4":
-        return value[-4:]
+        return value if len(value) <= MAX_PLAIN_HINT else value[-4:]
     vendor = vendor_prefix(value)
     if not vendor:
         return value if len(value) <= 4 else ""

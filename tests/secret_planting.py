@@ -3,7 +3,7 @@ whatever burnpath writes or answers (tests/test_secrets_at_rest.py).
 
 A planted secret knows which of its characters the reduction rule may show (a known
 vendor prefix, a URI's scheme, user and host, a PEM header): every 8-character window
-that covers any other character is forbidden everywhere.
+holding four or more of its other characters is forbidden everywhere.
 """
 from __future__ import annotations
 
@@ -30,9 +30,12 @@ class Planted:
     shaped: bool = True             # recognisable by shape (may go into any field)
 
     def windows(self) -> list[str]:
+        """Every 8-character window holding at least 4 hidden characters (fewer would be
+        mostly a public prefix: `in_api_k` of `lin_api_...` is also in `admin_api_keys`)."""
         out = set()
         for i in range(len(self.text) - 7):
-            if any(i < end and i + 8 > start for start, end in self.hidden):
+            hidden = sum(max(0, min(i + 8, end) - max(i, start)) for start, end in self.hidden)
+            if hidden >= 4:
                 out.add(self.text[i:i + 8])
         return sorted(out)
 
