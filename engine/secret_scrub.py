@@ -47,6 +47,8 @@ _BEARER = re.compile(r"(?i)\b(bearer|basic|token)(\s+)([A-Za-z0-9._~+/=\-]{12,})
 _RUN = re.compile(r"[A-Za-z0-9_\-.]{14,}")
 _PREFIXES = prefix_table().prefixes
 _STARTS = frozenset(p[:2] for p in _PREFIXES)     # a cheap test before startswith(_PREFIXES)
+# `$VAR`, `${VAR}`, `{{ secret }}`, `%VAR%`: a reference to a secret, not one
+_PLACEHOLDER = re.compile(r"^(?:\$\{?[A-Za-z_][A-Za-z0-9_.]*\}?|\{\{[^{}]*\}\}|%[A-Za-z_][A-Za-z0-9_]*%)$")
 _NOT_VALUES = frozenset({"true", "false", "null", "none", "nil", "undefined", "required", "optional",
                          "string", "redacted", "hidden", "masked", "unset", "empty"})
 # Keys whose value is a secret whatever its shape (compared lower-cased, `-`/` ` as `_`).
@@ -135,7 +137,7 @@ def _uri(m: re.Match) -> str:
 def _pair(m: re.Match) -> str:
     value = m.group(3)
     if (len(value) < 4 or value.lower() in _NOT_VALUES or is_masked(value)
-            or set(value) <= {"*", "x", "X", "."} or value.startswith(("$", "{{", "%"))):
+            or set(value) <= {"*", "x", "X", "."} or _PLACEHOLDER.match(value)):
         return m.group(0)
     return m.group(1) + m.group(2) + MASKED_PASSWORD
 
@@ -190,7 +192,7 @@ def scrub_text(text: str) -> str:
 def reduce_value(value: str) -> str:
     """A value a secret-named field holds: its redacted form (or `***`)."""
     if (not value.strip() or value.lower() in _NOT_VALUES or is_masked(value) or is_sha256_hex(value)
-            or value == MASKED_PASSWORD or value.startswith(("$", "{{"))):
+            or value == MASKED_PASSWORD or _PLACEHOLDER.match(value)):
         return value
     return secret_facts(value).get("redacted") or MASKED_PASSWORD
 
