@@ -1,8 +1,10 @@
 """The FastAPI app: GraphQL at /graphql (GraphiQL in a browser: api.graphiql), /healthz, /readyz.
 
-Per request on /graphql: body size cap -> bearer token (once the store has any
-token) -> JSON -> api.execute.run in a bounded worker pool with a deadline.
-HTTP statuses: 401 no or bad token, 403 wrong role, 413 body too large, 400 a
+Per request on /graphql: body size cap and read timeout -> bearer token (once the
+store has any token) -> JSON -> a slot among the client's concurrent requests
+(api.client_gate) -> api.execute.run in a bounded worker pool with a deadline.
+HTTP statuses: 401 no or bad token, 403 wrong role, 413 body too large, 408 body
+too slow, 429 the client's concurrent requests kept this one waiting, 400 a
 request that is not GraphQL-over-HTTP JSON; everything else is 200 with GraphQL
 `errors` whose `extensions.code` says what went wrong (see api.errors).
 Every request is written to the `burnpath.access` logger as one JSON line.
@@ -28,6 +30,7 @@ from engine.service import Engine
 from . import graphiql as ide
 from . import web as web_views
 from .auth import TokenRecord, TokenStore, is_loopback
+from .client_gate import ClientBusy, ClientGates
 from .errors import (BAD_INPUT, INTERNAL, LIMIT_EXCEEDED, UNAUTHENTICATED, error_body, format_errors,
                      log)
 from .execute import Outcome, operation_type_of, run
@@ -132,6 +135,7 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
     limits = limits or Limits()
     open_role = "admin" if allow_local_admin else "reader"
     tokens = TokenStore(engine.store)
+    gates = ClientGates(limits.max_concurrent_per_client)
     pool = ThreadPoolExecutor(max_workers=limits.workers, thread_name_prefix="graphql")
     logger = access_logger(access_log)
 
@@ -145,10 +149,11 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
         from engine.spend import GROUP_BYS, spend
         try:
             engine.preload()
-            with FINDINGS_LOCK:
-                findings(engine)
-            for group_by in GROUP_BYS:  # what dashboards ask first
-                spend(engine, group_by)
+            with engine.pinned():      # one generation, as a request reads it
+                with FINDINGS_LOCK:
+                    findings(engine)
+                for group_by in GROUP_BYS:  # what dashboards ask first
+                    spend(engine, group_by)
         except Exception:  # noqa: BLE001 - a request will meet (and report) the same failure
             log.exception("warming the findings and spend caches failed")
         gc.collect()
@@ -164,6 +169,7 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
     app = FastAPI(title="burnpath", description="Identity risk graph for AI tools",
                   docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.pool = pool
+    app.state.gates = gates
 
     app.add_middleware(AccessLog, logger=logger)
 
@@ -212,6 +218,15 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
                          headers={"Allow": "POST"})
         budget = limits.mutation_timeout_seconds if is_mutation else limits.timeout_seconds
         deadline = time.monotonic() + budget
+        client_key = f"token:{rec.id}" if rec else f"address:{request.client.host if request.client else '-'}"
+        try:
+            await gates.acquire(client_key, budget)
+        except ClientBusy:
+            request.state.error_codes = [LIMIT_EXCEEDED]
+            body = error_body(f"this client already has {limits.max_concurrent_per_client} requests running "
+                              f"and this one waited its whole {budget:g} s time limit", LIMIT_EXCEEDED)
+            body["errors"][0]["extensions"]["limit"] = "max_concurrent_per_client"
+            return _json(body, 429, headers={"Retry-After": "1"})
 
         def work() -> Outcome:
             try:
@@ -224,9 +239,16 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
                 return Outcome(response={"data": None, "errors": errors}, codes=[INTERNAL])
 
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(pool, work)
         try:
-            outcome = await asyncio.wait_for(asyncio.shield(future), timeout=budget)
+            future = loop.run_in_executor(pool, work)
+        except BaseException:
+            gates.release(client_key)
+            raise
+        # The slot is the worker's until it stops (which may be after the answer at the deadline).
+        future.add_done_callback(lambda _f: gates.release(client_key))
+        try:
+            outcome = await asyncio.wait_for(asyncio.shield(future),
+                                             timeout=max(0.0, deadline - time.monotonic()))
         except asyncio.TimeoutError:
             # The worker stops at its next checkpoint (api.schema.engine_at); answer now.
             request.state.error_codes = [LIMIT_EXCEEDED]
@@ -243,7 +265,14 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
     @app.post("/graphql")
     async def graphql_post(request: Request) -> Response:
         try:
-            raw = await _read_body(request, limits.max_body_bytes)
+            raw = await asyncio.wait_for(_read_body(request, limits.max_body_bytes),
+                                         timeout=limits.body_timeout_seconds)
+        except asyncio.TimeoutError:
+            request.state.error_codes = [LIMIT_EXCEEDED]
+            body = error_body(f"the request body did not arrive within {limits.body_timeout_seconds:g} s",
+                              LIMIT_EXCEEDED)
+            body["errors"][0]["extensions"]["limit"] = "body_timeout_seconds"
+            return _json(body, 408, headers={"Connection": "close"})
         except BodyTooLarge:
             request.state.error_codes = [LIMIT_EXCEEDED]
             return _json(error_body(f"request body exceeds the limit of {limits.max_body_bytes} bytes",
@@ -310,8 +339,8 @@ def create_app(engine: Engine, schema=None, graphiql: bool = True, introspection
     async def readyz() -> Response:
         """Readiness: the store answers and its graph is loaded for the current data."""
         def check() -> dict:
-            generation = engine.store.generation()
-            return {"status": "ready", "generation": generation, "nodes": engine.node_count()}
+            with engine.pinned() as generation:
+                return {"status": "ready", "generation": generation, "nodes": engine.node_count()}
 
         loop = asyncio.get_running_loop()
         try:

@@ -100,6 +100,11 @@ def run(engine: Engine, document: Any, variables: Optional[dict[str, Any]] = Non
         return _fail(GraphQLError(exc.message, source=exc.source, positions=exc.positions,
                                   extensions={"code": BAD_INPUT}), mask)
     gql_schema = schema._schema
+    if enforce_limits:
+        try:
+            limits_mod.check_aliases(doc, limits)   # before validation: a flood is refused unread
+        except GraphQLError as exc:
+            return _fail(exc, mask)
     problems = _validate(gql_schema, document, introspection)
     if problems:
         if not introspection and any(_is_introspection(p) for p in problems):
@@ -129,15 +134,40 @@ def run(engine: Engine, document: Any, variables: Optional[dict[str, Any]] = Non
     ctx = RequestContext(engine=engine, role=role, token_id=token_id, limits=limits,
                          deadline=deadline, request=request)
     allowed = (OperationType.QUERY,) if queries_only else (OperationType.QUERY, OperationType.MUTATION)
-    result = schema.execute_sync(document, variable_values=variables or {}, context_value=ctx,
-                                 operation_name=operation_name,
-                                 allowed_operation_types=allowed)
+
+    def execute_once():
+        return schema.execute_sync(document, variable_values=variables or {}, context_value=ctx,
+                                   operation_name=operation_name, allowed_operation_types=allowed)
+
+    if operation.operation.value == "mutation":
+        result = execute_once()            # a write: no read pin (it would hold the snapshot)
+    else:
+        result = _one_generation(engine, execute_once)
+        if result is None:
+            return _fail(error(f"the data changed {READ_ATTEMPTS} times while the query ran; retry",
+                               LIMIT_EXCEEDED, limit="read_attempts"), mask, **known)
     body: dict[str, Any] = {"data": result.data}
     codes: list[str] = []
     if result.errors:
         body["errors"] = format_errors(result.errors, mask=mask)
         codes = [e["extensions"]["code"] for e in body["errors"]]
     return Outcome(response=body, codes=codes, **known)
+
+
+# A query reads one data generation from start to end. The embedded store holds a
+# read snapshot for the request, so its first attempt always is; a store that cannot
+# (Neo4j) is checked afterwards and the query run again when a load committed meanwhile.
+READ_ATTEMPTS = 3
+
+
+def _one_generation(engine: Engine, execute_once):
+    """The result of a query all of whose reads saw one generation, or None."""
+    for _ in range(READ_ATTEMPTS):
+        with engine.pinned() as generation:
+            result = execute_once()
+            if engine.consistent(generation):
+                return result
+    return None
 
 
 def execute(engine: Engine, document: str, variables: dict[str, Any] | None = None,

@@ -5,12 +5,20 @@ Every limit has a default for local use, an environment variable and a `serve` f
 GraphQL error whose `extensions.code` is LIMIT_EXCEEDED, before any resolver runs
 where the limit can be judged from the document alone.
 
-Cost model (documented in README and `burnpath serve --help`): every selected field
-costs 1, aliases included, introspection fields (`__schema`, `__type`...) excluded.
-A field taking `first` is a connection: its `nodes` / `edges` children are
-multiplied by `first` (or the default page size when omitted). Any other
-list-valued field multiplies its children by LIST_ESTIMATE, a fixed guess at its
-length. The cost of a document is the cost of the operation that runs.
+Cost model (documented in docs/API.md and `burnpath serve --help`): every selected
+field costs 1, aliases and introspection fields included. A field taking `first` is
+a connection: its `nodes` / `edges` children are multiplied by `first` (or the
+default page size when omitted). Any other list-valued field multiplies its children
+by LIST_ESTIMATE, a fixed guess at its length. Introspection reads the schema, whose
+size is fixed and small: under `__schema` / `__type` each field costs 1 unmultiplied,
+and each of those two adds SCHEMA_WALK_COST for the walk over the schema, so a full
+GraphiQL introspection fits and hundreds of aliased copies of it do not. The cost of
+a document is the cost of the operation that runs.
+
+Aliases: one field may be asked under at most `max_aliases_per_field` response names
+in one selection set, and a document may hold at most `max_aliases` aliases. Both
+are counted on the parsed text, before validation, so a flood of aliases is refused
+before anything else looks at it.
 """
 from __future__ import annotations
 
@@ -22,11 +30,14 @@ from typing import Any
 from graphql import (FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLList,
                      GraphQLNonNull, GraphQLObjectType, GraphQLSchema, InlineFragmentNode,
                      OperationDefinitionNode, SelectionSetNode, VariableNode, IntValueNode)
+from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 
 from .errors import LIMIT_EXCEEDED, error
 
 LIST_ESTIMATE = 10
 CONNECTION_CHILDREN = ("nodes", "edges")
+SCHEMA_WALK_COST = 200
+META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef, "__typename": TypeNameMetaFieldDef}
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,12 @@ class Limits:
     timeout_seconds: float = 10.0   # wall time for one query
     mutation_timeout_seconds: float = 600.0  # wall time for one mutation (ingest)
     workers: int = 8                # threads executing GraphQL (each request holds one)
+    max_aliases_per_field: int = 100  # response names for one field in one selection set
+    max_aliases: int = 500          # aliases in one document
+    max_concurrent_per_client: int = 4   # requests executing at once per token (or per address without one)
+    header_timeout_seconds: float = 10.0  # to receive a request's line and headers (also idle keep-alive)
+    body_timeout_seconds: float = 30.0    # to receive a request's body
+    max_connections: int = 512      # open connections (capped below the descriptor limit)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Limits":
@@ -81,6 +98,15 @@ HELP = {
     "timeout_seconds": "wall-time limit for one query, in seconds",
     "mutation_timeout_seconds": "wall-time limit for one mutation (ingest), in seconds",
     "workers": "threads executing GraphQL requests",
+    "max_aliases_per_field": "maximum response names (aliases) for one field in one selection set",
+    "max_aliases": "maximum aliases in one GraphQL document",
+    "max_concurrent_per_client": "requests one API token (or one client address, without a token) "
+                                 "may have executing at once; more wait their turn",
+    "header_timeout_seconds": "seconds a connection may take to send a request's line and headers "
+                              "(or stay idle between requests) before it is closed",
+    "body_timeout_seconds": "seconds a client may take to send a request body (then HTTP 408)",
+    "max_connections": "open connections; at the cap a new one displaces the oldest that has not "
+                       "sent a complete request head, else it is closed",
 }
 
 
@@ -133,10 +159,13 @@ class _Walker:
             return
         for sel in selection_set.selections:
             if isinstance(sel, FieldNode):
-                if sel.name.value.startswith("__"):
+                name = sel.name.value
+                if name.startswith("__"):
+                    meta = META_FIELDS.get(name)
+                    yield sel, meta if meta is not None else (getattr(parent, "fields", {}) or {}).get(name)
                     continue
                 fields_map = getattr(parent, "fields", {}) or {}
-                yield sel, fields_map.get(sel.name.value)
+                yield sel, fields_map.get(name)
             elif isinstance(sel, InlineFragmentNode):
                 cond = (self.schema.get_type(sel.type_condition.name.value)
                         if sel.type_condition else parent)
@@ -150,11 +179,23 @@ class _Walker:
                 yield from self._fields(frag.selection_set, cond, seen | {name})
 
     def depth(self, selection_set, parent) -> int:
+        """Nesting of the data fields (introspection's nesting is the schema's own:
+        GraphiQL's introspection query is deeper than any data query needs)."""
         best = 0
         for node, definition in self._fields(selection_set, parent):
+            if node.name.value.startswith("__"):
+                continue
             child = _named_type(definition.type) if definition else None
             best = max(best, 1 + self.depth(node.selection_set, child))
         return best
+
+    def flat_cost(self, selection_set, parent) -> int:
+        """Every field costs 1, lists unmultiplied (inside introspection)."""
+        total = 0
+        for node, definition in self._fields(selection_set, parent):
+            child_type = _named_type(definition.type) if definition else None
+            total += 1 + (self.flat_cost(node.selection_set, child_type) if node.selection_set else 0)
+        return total
 
     def _first(self, node: FieldNode) -> int | None:
         for arg in node.arguments or ():
@@ -176,6 +217,9 @@ class _Walker:
         total = 0
         for node, definition in self._fields(selection_set, parent):
             child_type = _named_type(definition.type) if definition else None
+            if node.name.value in ("__schema", "__type"):
+                total += 1 + SCHEMA_WALK_COST + self.flat_cost(node.selection_set, child_type)
+                continue
             first = None
             if definition is not None and "first" in definition.args:
                 first = self._first(node)
@@ -215,5 +259,57 @@ def check(schema: GraphQLSchema, document, operation: OperationDefinitionNode,
                     limit="max_depth", value=depth, maximum=limits.max_depth)
     if cost > limits.max_cost:
         raise error(f"query cost {cost} exceeds the limit of {limits.max_cost} (each field costs 1, "
-                    f"aliases included; `first` multiplies what is nested under it)", LIMIT_EXCEEDED,
+                    f"aliases and introspection included; `first` multiplies what is nested under it)",
+                    LIMIT_EXCEEDED,
                     limit="max_cost", value=cost, maximum=limits.max_cost)
+
+
+# --- aliases, counted on the parsed text before validation -----------------------
+
+def _flat_fields(selection_set: SelectionSetNode | None, fragments: dict, seen: set):
+    """The fields one selection set asks for, through inline fragments and each named
+    fragment once (a fragment spread twice adds no response names)."""
+    if selection_set is None:
+        return
+    for sel in selection_set.selections:
+        if isinstance(sel, FieldNode):
+            yield sel
+        elif isinstance(sel, InlineFragmentNode):
+            yield from _flat_fields(sel.selection_set, fragments, seen)
+        elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
+            seen.add(sel.name.value)
+            frag = fragments.get(sel.name.value)
+            if frag is not None:
+                yield from _flat_fields(frag.selection_set, fragments, seen)
+
+
+def _selection_sets(node):
+    """Every selection set written in the document, once each."""
+    stack = [node]
+    while stack:
+        sel_set = stack.pop()
+        if sel_set is None:
+            continue
+        yield sel_set
+        for sel in sel_set.selections:
+            stack.append(getattr(sel, "selection_set", None))
+
+
+def check_aliases(document, limits: Limits) -> None:
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    aliases = 0
+    for definition in document.definitions:
+        for sel_set in _selection_sets(getattr(definition, "selection_set", None)):
+            names: dict[str, set[str]] = {}
+            for f in _flat_fields(sel_set, fragments, set()):
+                names.setdefault(f.name.value, set()).add(f.alias.value if f.alias else f.name.value)
+            for field_name, response_names in names.items():
+                if len(response_names) > limits.max_aliases_per_field:
+                    raise error(f"`{field_name}` is asked under {len(response_names)} aliases in one "
+                                f"selection set; the limit is {limits.max_aliases_per_field}",
+                                LIMIT_EXCEEDED, limit="max_aliases_per_field", value=len(response_names),
+                                maximum=limits.max_aliases_per_field)
+            aliases += sum(1 for sel in sel_set.selections if isinstance(sel, FieldNode) and sel.alias)
+    if aliases > limits.max_aliases:
+        raise error(f"the document holds {aliases} aliases; the limit is {limits.max_aliases}",
+                    LIMIT_EXCEEDED, limit="max_aliases", value=aliases, maximum=limits.max_aliases)

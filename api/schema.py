@@ -14,10 +14,11 @@ import threading
 import time
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated, Callable, NewType, Optional, Sequence, TypeVar
+from typing import Annotated, Callable, Optional, Sequence, TypeVar
 
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.config import StrawberryConfig
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -32,7 +33,8 @@ from .errors import BAD_INPUT, LIMIT_EXCEEDED, NOT_FOUND, error
 from .limits import Limits
 from .redact import redact, redact_text
 from .mutations import ApiToken, Mutation, api_tokens
-from . import lookup_fields, spend_fields
+from . import lookup_fields, spend_fields, trace_types
+from .risk_types import NodeOrder
 
 # Defaults; the limits in force for a request come from its context (api.limits).
 MAX_PAGE = Limits.max_page_size
@@ -90,10 +92,7 @@ def _ts(value) -> Optional[datetime]:
     return parse_ts(value)
 
 
-BigInt = NewType("BigInt", int)
-SCALARS = {BigInt: strawberry.scalar(
-    name="BigInt", serialize=int, parse_value=int,
-    description="An integer that may exceed 32 bits (token and request counts), sent as a JSON number.")}
+from .scalars import BigInt, SCALARS  # noqa: E402 (shared with api.spend_fields)
 
 
 # --- enums -----------------------------------------------------------------------
@@ -118,11 +117,16 @@ class Severity(Enum):
 
 # --- nodes -----------------------------------------------------------------------
 
-@strawberry.type(description="One reason in a risk score, with the points it adds.")
+@strawberry.type(description="One reason in a risk score, with the points it adds (the weights add up to the score).")
 class RiskFactor:
     reason: str = strawberry.field(description="Why points were added (a rule or graph fact).")
-    weight: float = strawberry.field(description="Points this reason adds to the score.")
+    weight: float = strawberry.field(description="Points this reason adds to the score (negative: taken off).")
     detail: Optional[JSON] = strawberry.field(default=None, description="Facts behind the reason.")
+    name: str = strawberry.field(default="", description="The factor: severity, findings, reach_sensitivity, "
+                                                         "blast_radius, spend_rate, owner_status, "
+                                                         "identities_with_findings, departed_owner, inactive.")
+    value: Optional[JSON] = strawberry.field(default=None, description="What the factor measured (a severity, a "
+                                                                       "count, dollars an hour, a sensitivity).")
 
 
 @strawberry.type(description="An explainable 0-100 risk score.")
@@ -140,9 +144,10 @@ class Node:
         description="Node id, e.g. `openai:api_key:key_abc` or `person:ana@example.com`.")
     kind: NodeKindEnum = strawberry.field(description="The node kind (Person, Credential, ...).")
     name: Optional[str] = strawberry.field(description="Display name, when a source states one.")
-    active: bool = strawberry.field(
+    active: Optional[bool] = strawberry.field(
         description="False when the vendor says inactive, it expired, its project is archived, "
-                    "it was removed, or (people) no identity provider account is active.")
+                    "it was removed, or (people) no identity provider account is active; null when "
+                    "the source lists it without its status (properties.status `unknown`).")
 
     @strawberry.field(description="Every property the sources state (no secret values: only ids, "
                                   "redacted values, hints and hashes).")
@@ -173,13 +178,14 @@ class Node:
     def owners(self, info: Info) -> list["Node"]:
         return [node_from(v) for v in engine_at(info).owners(self.view.id)]
 
-    @strawberry.field(description="Risk score with its reasons.")
+    @strawberry.field(description="Risk score with its reasons: the most severe finding sets a band, everything "
+                                  "else adds within it (docs/RISK.md); people roll up what they own and hold.")
     def risk(self, info: Info) -> Risk:
         from engine.risk import risk_of
         score = risk_of(engine_at(info), self.view.id)
         return Risk(score=score.score, reasons=[redact_text(f"{f.reason} (+{f.weight:g})") for f in score.factors],
-                    factors=[RiskFactor(reason=redact_text(f.reason), weight=f.weight, detail=redact(f.detail))
-                             for f in score.factors])
+                    factors=[RiskFactor(reason=redact_text(f.reason), weight=f.weight, detail=redact(f.detail),
+                                        name=f.name, value=redact(f.value)) for f in score.factors])
 
 
 def node_from(view: NodeView) -> Node:
@@ -202,7 +208,7 @@ class Reach:
     id: strawberry.ID = strawberry.field(description="The reached node's id (same as `node.id`).")
     kind: NodeKindEnum = strawberry.field(description="The reached node's kind (same as `node.kind`).")
     name: Optional[str] = strawberry.field(description="The reached node's name (same as `node.name`).")
-    active: bool = strawberry.field(description="Whether the reached node is active (same as `node.active`).")
+    active: Optional[bool] = strawberry.field(description="Whether the reached node is active (same as `node.active`).")
     depth: int = strawberry.field(description="Hops on the shortest path.")
     access: AccessLevel = strawberry.field(description="Strongest access any shortest path delivers.")
 
@@ -409,6 +415,39 @@ def _paginate_nodes(engine: Engine, kind: Optional[str], first: Optional[int],
                           page_info=_page_info(offset, len(views), total, [e.cursor for e in edges]))
 
 
+def _ranked_ids(engine: Engine, kind: Optional[str], every_node: bool) -> list[str]:
+    """Node ids by risk score, highest first (engine.risk.ranking, cached per data
+    generation); with `every_node`, the nodes that are not scored follow by id."""
+    from engine.risk import ranking
+    ranked = [nid for nid, _ in ranking(engine, kind)]
+    if not every_node:
+        return ranked
+
+    def build():
+        scored = set(ranked)
+        total = engine.nodes(kind, 0, 0)[1]
+        rest = [v.id for v in engine.nodes(kind, 0, total)[0] if v.id not in scored]
+        return ranked + rest
+    return engine.cached(f"api:risk-order:{kind}:{engine.as_of}", build)
+
+
+def _risk_connection(info: Info, kind: Optional[str], first: Optional[int], after: Optional[str],
+                     every_node: bool) -> NodeConnection:
+    if kind is not None:
+        _check_kind(kind)
+    page_size(first, info)
+    eng = engine_at(info)
+    ids = under_rule_pack_lock(info, lambda: _ranked_ids(eng, kind, every_node))
+    page, start, _ = _window(ids, lambda nid: nid, first, after, info)
+    edges = []
+    for i, nid in enumerate(page):
+        view = eng.node(nid)
+        if view is not None:
+            edges.append(NodeEdge(cursor=list_cursor(start + i, nid), node=node_from(view)))
+    return NodeConnection(nodes=[e.node for e in edges], edges=edges, total_count=len(ids),
+                          page_info=_page_info(start, len(page), len(ids), [e.cursor for e in edges]))
+
+
 MAX_SEARCH = 200  # characters: a search is what a person types, not a document
 
 
@@ -433,7 +472,7 @@ def _search_nodes(engine: Engine, search: str, kind: Optional[str], first: Optio
 # --- spend -----------------------------------------------------------------------
 
 @strawberry.type(description="Spend for one group: measured usage priced (vendor figure where given).")
-class SpendRow:
+class SpendRow(spend_fields.SpendRowExtras):
     key: Optional[str] = strawberry.field(description="The group's id or name; null is spend no owner explains.")
     usd: float = strawberry.field(description="Measured spend in US dollars.")
     input_tokens: BigInt = strawberry.field(description="Input (prompt) tokens.")
@@ -453,7 +492,8 @@ class SpendDayRow(SpendRow):
 def spend_row_of(r, cls=SpendRow, **extra):
     return cls(key=r.key, usd=r.usd, input_tokens=r.input_tokens, output_tokens=r.output_tokens,
                requests=r.requests, unpriced_requests=r.unpriced_requests,
-               unpriced_tokens=r.unpriced_tokens, detail=redact(r.detail), **extra)
+               unpriced_tokens=r.unpriced_tokens, detail=redact(r.detail),
+               **spend_fields.extras_of(r), **extra)
 
 
 def check_spend_args(group_by: str, from_: Optional[date], to: Optional[date]) -> None:
@@ -516,24 +556,35 @@ class FindingEdge:
 FINDINGS_LOCK = threading.Lock()
 
 
-def findings_filtered(info: Info, rule: Optional[str], severity: Optional[str], subject) -> list:
-    from engine.findings import findings as run_findings
+def under_rule_pack_lock(info: Info, compute: Callable[[], T]) -> T:
+    """Run what evaluates the rule pack (findings, risk scores) one request at a time;
+    a waiter gives up at its own deadline."""
     ctx = context_of(info)
     wait = -1 if ctx.deadline is None else max(0.0, ctx.deadline - time.monotonic())
     if not FINDINGS_LOCK.acquire(timeout=wait):
         raise error("the rule pack is still being evaluated for the current data; retry shortly",
                     LIMIT_EXCEEDED, limit="timeout_seconds")
     try:
-        if subject is not None:
-            return run_findings(ctx.engine, rule=rule, severity=severity, subject=str(subject))
-        # Filtering tens of thousands of findings per page request adds up; the
-        # (rule, severity) combinations are few, so keep each list for the generation.
-        return ctx.engine.cached(f"api:findings:{rule}:{severity}",
-                                 lambda: run_findings(ctx.engine, rule=rule, severity=severity))
-    except ValueError as exc:  # an unknown rule id
-        raise error(str(exc), BAD_INPUT) from exc
+        return compute()
     finally:
         FINDINGS_LOCK.release()
+
+
+def findings_filtered(info: Info, rule: Optional[str], severity: Optional[str], subject) -> list:
+    from engine.findings import findings as run_findings
+    eng = context_of(info).engine
+
+    def compute():
+        if subject is not None:
+            return run_findings(eng, rule=rule, severity=severity, subject=str(subject))
+        # Filtering tens of thousands of findings per page request adds up; the
+        # (rule, severity) combinations are few, so keep each list for the generation.
+        return eng.cached(f"api:findings:{rule}:{severity}",
+                          lambda: run_findings(eng, rule=rule, severity=severity))
+    try:
+        return under_rule_pack_lock(info, compute)
+    except ValueError as exc:  # an unknown rule id
+        raise error(str(exc), BAD_INPUT) from exc
 
 
 @strawberry.type(description="A page of findings, in the order the rule pack reports them.")
@@ -566,6 +617,11 @@ class RevocationStep:
     target: strawberry.ID = strawberry.field(description="Node id the action applies to.")
     reason: str = strawberry.field(description="Why this step, and why at this point in the order.")
     eng: strawberry.Private[Engine]
+    command: Optional[str] = strawberry.field(
+        default=None, description="A copy-pasteable command or API call that does it, with the target's ids filled "
+                                  "in and the admin credential read from an environment variable "
+                                  "($OPENAI_ADMIN_KEY, $ANTHROPIC_ADMIN_KEY, ...); null for a human step.")
+    url: Optional[str] = strawberry.field(default=None, description="The vendor console page for it, where one exists.")
 
     @strawberry.field(description="The target as a node, when it is one.")
     def target_node(self) -> Optional[Node]:
@@ -609,7 +665,40 @@ class CompromiseTrace:
     @strawberry.field(description="What to revoke or rotate, in order.")
     def revocation_plan(self) -> list[RevocationStep]:
         return [RevocationStep(order=s.order, action=s.action, target=strawberry.ID(s.target_id),
-                               reason=redact_text(s.reason), eng=self.eng) for s in self.t.revocation_plan]
+                               reason=redact_text(s.reason), eng=self.eng,
+                               command=redact_text(s.command) if s.command else None,
+                               url=redact_text(s.url) if s.url else None) for s in self.t.revocation_plan]
+
+    @strawberry.field(description="What happened to it, in time order, each event with its source: created, "
+                                  "each exposure and who committed it, departures, first and last use since the "
+                                  "compromise per signal, anomalies, revocation.")
+    def timeline(self) -> list[trace_types.TimelineEvent]:
+        return trace_types.timeline_of(self.t)
+
+    @strawberry.field(description="Who committed each exposure, linked to a person; a departed author is flagged.")
+    def exposure_authors(self) -> list[trace_types.ExposureAuthor]:
+        return trace_types.authors_of(self.t)
+
+    @strawberry.field(description="Every activity signal since the compromise: usage days, the vendor's own "
+                                  "last-used time and service, last sign-in, Claude Code activity.")
+    def activity_since(self) -> list[trace_types.ActivitySignal]:
+        return trace_types.signals_of(self.t)
+
+    @strawberry.field(description="Measured spend since the compromise (sum of usageSince; unpriced days add 0).")
+    def usd_since(self) -> float:
+        return self.t.usd_since
+
+    @strawberry.field(description="Input tokens since the compromise.")
+    def input_tokens_since(self) -> BigInt:
+        return self.t.input_tokens_since
+
+    @strawberry.field(description="Output tokens since the compromise.")
+    def output_tokens_since(self) -> BigInt:
+        return self.t.output_tokens_since
+
+    @strawberry.field(description="Requests since the compromise (0 where the vendor reports no request count).")
+    def requests_since(self) -> BigInt:
+        return self.t.requests_since
 
     @strawberry.field(description="Secret-scanner findings that exposed it.")
     def exposures(self) -> list[Node]:
@@ -637,10 +726,27 @@ class Query:
                               "value or aliases contain this text (case-insensitive).")] = None,
               first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
               after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
+              order_by: Annotated[Optional[NodeOrder], strawberry.argument(
+                  description="ID (default) or RISK: highest risk score first, unscored kinds after.")] = None,
               ) -> NodeConnection:
+        if order_by == NodeOrder.RISK:
+            if search is not None:
+                raise error("orderBy: RISK cannot be combined with search yet; page `riskiest` instead",
+                            BAD_INPUT)
+            return _risk_connection(info, kind, first, after, every_node=True)
         if search is not None:
             return _search_nodes(engine_at(info), search, kind, first, after, info)
         return _paginate_nodes(engine_at(info), kind, first, after, info)
+
+    @strawberry.field(description="The riskiest identities and people first: every scored node (accounts, service "
+                                  "accounts, credentials, OAuth clients and grants, AI tools, people) by risk score, "
+                                  "highest first, ties by id; ranked once per data generation.")
+    def riskiest(self, info: Info,
+                 kind: Annotated[Optional[str], strawberry.argument(description="Only this NodeKind, e.g. `Credential` or `Person`.")] = None,
+                 first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
+                 after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
+                 ) -> NodeConnection:
+        return _risk_connection(info, kind, first, after, every_node=False)
 
     @strawberry.field(description="If this node is compromised: what is reachable, and how fast money burns.")
     def blast_radius(self, info: Info,
@@ -761,6 +867,19 @@ class Query:
                     "strongest first. Pass it in a variable over POST; it is never stored or logged.")
 
 
+class DeadlineExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Introspection fields resolve in graphql-core, not through engine_at: each one
+    checks the request's deadline here, so a document of introspection stops at its
+    time limit like any other query (the whole request then answers LIMIT_EXCEEDED)."""
+
+    def execute_field(self, parent_type, source, field_details_list, path, position_context):
+        if parent_type.name[:2] == "__" or field_details_list[0].node.name.value[:2] == "__":
+            check = getattr(self.context_value, "check_deadline", None)
+            if check is not None:
+                check()
+        return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+
 class BurnpathSchema(strawberry.Schema):
     """Strawberry's schema, minus its own error logging: api.errors logs what is
     unexpected (with a reference the client sees) and nothing that is the caller's."""
@@ -771,6 +890,7 @@ class BurnpathSchema(strawberry.Schema):
 
 def build_schema(query=Query, mutation=Mutation) -> strawberry.Schema:
     return BurnpathSchema(query=query, mutation=mutation, config=StrawberryConfig(scalar_map=SCALARS),
+                          execution_context_class=DeadlineExecutionContext,
                           extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
 
 

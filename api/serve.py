@@ -18,6 +18,7 @@ from engine.service import Engine
 
 from .app import create_app
 from .auth import TokenStore, bind_refusal
+from . import http_guard
 from .limits import Limits
 
 SPEC_ENV = "BURNPATH_SERVE_SPEC"  # how the parent tells worker processes what to serve
@@ -37,17 +38,20 @@ def serve(engine: Engine, host: str, port: int, graphiql: bool = True, introspec
             "graphiql": graphiql, "introspection": introspection, "limits": asdict(limits),
             "allow_local_admin": allow_local_admin})
         engine.close()
-        _run_processes(host, port, processes)
+        _run_processes(host, port, processes, limits)
         return 0
     app = create_app(engine, graphiql=graphiql, introspection=introspection, limits=limits,
                      warm_up=True, allow_local_admin=allow_local_admin)
     engine.preload()  # load before the first request
     # Our own JSON access log replaces uvicorn's (which would not know role or operation).
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False,
+                            http=http_guard.PROTOCOL)
+    http_guard.configure(config, limits)
+    uvicorn.Server(config).run()
     return 0
 
 
-def _run_processes(host: str, port: int, processes: int) -> None:
+def _run_processes(host: str, port: int, processes: int, limits: Limits) -> None:
     """What uvicorn.run does for workers > 1, plus TCP_NODELAY on the listening
     socket: worker processes get it through a duplicated socket that asyncio does
     not recognise as TCP, so without it every response waits ~40 ms on Nagle's
@@ -55,7 +59,9 @@ def _run_processes(host: str, port: int, processes: int) -> None:
     import socket
     from uvicorn.supervisors import Multiprocess
     config = uvicorn.Config("api.serve:worker_app", factory=True, host=host, port=port,
-                            workers=processes, log_level="info", access_log=False)
+                            workers=processes, log_level="info", access_log=False,
+                            http=http_guard.PROTOCOL)
+    http_guard.configure(config, limits)
     sock = config.bind_socket()
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     Multiprocess(config, sockets=[sock]).run()

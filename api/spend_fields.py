@@ -1,6 +1,7 @@
 """Extension GraphQL fields beside `spend` (issue 3): invoice-level costs reconciled
-with measured spend, and Claude Code activity per person. Resolvers stay thin: the
-answers come from engine.spend."""
+with measured spend, and Claude Code activity per person; on each SpendRow (issue 18)
+whether its requests are known, its unpriced models, and a credential's callers.
+Resolvers stay thin: the answers come from engine.spend."""
 from __future__ import annotations
 
 from datetime import date
@@ -12,6 +13,8 @@ from strawberry.types import Info
 
 from .context import engine_of
 from .errors import BAD_INPUT, error
+from .redact import redact_text
+from .scalars import BigInt
 
 
 @strawberry.type(description="Invoice-level cost (OpenAI costs, Anthropic cost_report) beside the measured "
@@ -39,6 +42,45 @@ class ActivityDay:
     tool_actions_rejected: int = strawberry.field(description="Tool actions rejected.")
     estimated_cost_usd: float = strawberry.field(description="The vendor's estimate, shown for context; not spend.")
     properties: JSON = strawberry.field(description="Every field the report states for the day.")
+
+
+@strawberry.type(description="One caller of a credential (groupBy credential): who actually made the calls, "
+                             "beside the owner its spend is attributed to.")
+class SpendCaller:
+    caller: Optional[strawberry.ID] = strawberry.field(
+        description="The account the usage rows name (LiteLLM end_user, OpenAI user...); null: none named.")
+    person: Optional[strawberry.ID] = strawberry.field(description="The person that account resolves to, if any.")
+    usd: float = strawberry.field(description="Measured spend of this caller's calls, in US dollars.")
+    input_tokens: BigInt = strawberry.field(description="Input tokens.")
+    output_tokens: BigInt = strawberry.field(description="Output tokens.")
+    requests: BigInt = strawberry.field(description="Requests (a floor when requestsKnown is false).")
+    requests_known: bool = strawberry.field(description="False when some of these usage rows state no request count.")
+
+
+@strawberry.type(description="SpendRow fields added in issue 18 (inherited by SpendRow).")
+class SpendRowExtras:
+    requests_known: bool = strawberry.field(
+        description="False when some usage rows of the group state no request count (Anthropic's messages "
+                    "usage report): `requests` then counts only the others, not 0 for those.")
+    requests_unknown_rows: BigInt = strawberry.field(
+        description="Usage rows (day x key x model) whose vendor states no request count.")
+    unpriced_models: list[str] = strawberry.field(
+        description="Models with no known price in this group: their tokens are in unpricedTokens, never $0.")
+    callers: Optional[list[SpendCaller]] = strawberry.field(
+        description="groupBy credential: spend per caller (who actually called), most first; null otherwise.")
+
+
+def extras_of(row) -> dict:
+    """SpendRowExtras' values of an engine.spend.SpendRow."""
+    callers = None
+    if row.callers is not None:
+        callers = [SpendCaller(caller=strawberry.ID(redact_text(c["caller"])) if c["caller"] else None,
+                               person=strawberry.ID(c["person"]) if c["person"] else None,
+                               usd=c["usd"], input_tokens=c["input_tokens"], output_tokens=c["output_tokens"],
+                               requests=c["requests"], requests_known=not c["requests_unknown_rows"])
+                   for c in row.callers]
+    return {"requests_known": row.requests_known, "requests_unknown_rows": row.requests_unknown_rows,
+            "unpriced_models": list(row.unpriced_models), "callers": callers}
 
 
 FromArg = Annotated[Optional[date], strawberry.argument(name="from", description="First day included (UTC).")]

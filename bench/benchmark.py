@@ -358,7 +358,7 @@ def main() -> int:
             # A fresh engine (no cached findings or facts) on the store already loaded:
             # what a server does after an ingest, so memory is one graph plus the rules.
             # The query engine's facts (from the $/hour exposures) go, as after an ingest.
-            eng._cache.clear()
+            eng.clear_cache()
             gc.collect()
             cold = Engine(eng.store)
             cold.graph()

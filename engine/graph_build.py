@@ -249,7 +249,7 @@ def _read_views(store) -> tuple[dict, set]:
     """{id: merged view} of the live nodes (in id order) and the ids of removed ones:
     store.iter_nodes(include_removed=True), with a node stated by one source (most)
     made without the general merge."""
-    from .store.sqlite import _loads as loads, merge_contributions
+    from .store.sqlite import _loads as loads, merge_contributions, row_active
     views: dict = {}
     removed: set[str] = set()
     cur = store.raw_node_rows()
@@ -260,7 +260,8 @@ def _read_views(store) -> tuple[dict, set]:
         if len(group) == 1:
             r = group[0]
             removed_at = r[6]
-            v = NodeView(r[0], r[2], r[3] or None, r[4] != 0 and not removed_at, loads(r[5]), [r[1]],
+            props = loads(r[5])
+            v = NodeView(r[0], r[2], r[3] or None, row_active(r[4], removed_at, props), props, [r[1]],
                          removed_at)
         else:
             v = merge_contributions(group)

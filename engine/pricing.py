@@ -178,3 +178,48 @@ class PriceBook:
 
     def known(self) -> Iterable[str]:
         return sorted(set(self.table) | set(self.overrides))
+
+
+# --- unpriced models, said once per model at ingest ----------------------------
+UNPRICED_WARNING = "no price for model {model!r}"
+
+
+def unpriced_models(records, book: "PriceBook | None" = None) -> dict[str, int]:
+    """{model: tokens} of a source's usage rows that neither state a vendor figure nor
+    have a price (bundled table, else `price:` settings stated in the same records)."""
+    if book is None:
+        book = PriceBook(overrides_from_settings({records.source: records.settings}))
+    # Models first (one set over the rows), tokens only when some model has no price.
+    models = {u.model for u in records.usage if u.vendor_usd is None}
+    missing = {m for m in models if book.lookup(m) is None}
+    tokens: dict[str, int] = {}
+    if missing:
+        for u in records.usage:
+            if u.vendor_usd is None and u.model in missing:
+                tokens[u.model] = tokens.get(u.model, 0) + u.input_tokens + u.output_tokens
+    return tokens
+
+
+def unpriced_warnings(records) -> list[str]:
+    """One warning per unpriced model: its usage is shown as unpriced, never $0."""
+    return [f"{records.source}: " + UNPRICED_WARNING.format(model=m) +
+            f" ({n} tokens): its spend shows as unpriced (unpricedTokens, unpricedModels), not $0; "
+            f"add it under inventory `prices:`" for m, n in sorted(unpriced_models(records).items())]
+
+
+def still_unpriced(warnings: list[str], book: "PriceBook") -> list[str]:
+    """Drop the unpriced-model warnings a price now known (another source's or an earlier
+    load's inventory `prices:`) answers."""
+    out = []
+    for w in warnings:
+        start = w.find("no price for model ")
+        if start >= 0:
+            try:
+                import ast
+                quoted = w[start + len("no price for model "):].split(" (", 1)[0]
+                if book.lookup(ast.literal_eval(quoted)) is not None:
+                    continue
+            except (ValueError, SyntaxError):
+                pass
+        out.append(w)
+    return out

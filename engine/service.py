@@ -5,11 +5,13 @@ that owns the question (traversal, spend, findings, trace, risk).
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+from .generation_cache import GenerationCache
 from .model import LoadResult, NodeKind
 from .store import Store, open_store
 from .store.base import NodeView, Reach
@@ -40,8 +42,7 @@ class Engine:
         self._as_of = as_of
         # Organisation rule directories (--rules) evaluated beside the bundled pack.
         self.rule_dirs = [str(d) for d in (rule_dirs or [])]
-        self._cache: dict[str, Any] = {}
-        self._cache_gen = -1
+        self._cache = GenerationCache()
 
     @classmethod
     def open(cls, url: str | None = None, as_of: datetime | None = None,
@@ -51,15 +52,25 @@ class Engine:
     def close(self) -> None:
         self.store.close()
 
-    # Results derived from the whole graph (findings, risk) are cached per generation.
+    # Results derived from the whole graph (findings, risk, spend) are cached per
+    # generation, each under the generation it was computed from (thread-safe).
     def cached(self, key: str, compute):
-        gen = self.store.generation()
-        if gen != self._cache_gen:
-            self._cache.clear()
-            self._cache_gen = gen
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
+        return self._cache.get(self.store, key, compute)
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    @contextmanager
+    def pinned(self) -> Iterator[int]:
+        """Read one data generation until the block ends (a GraphQL request): the
+        store's read snapshot where it has one, one in-memory graph, and cached results
+        of that generation only. Yields the generation; `consistent(gen)` afterwards
+        says whether every read really saw it."""
+        with self.store.pin() as pin:
+            yield pin.generation
+
+    def consistent(self, generation: int) -> bool:
+        return self.store.reads_at(generation)
 
     def graph(self):
         """The in-memory graph (embedded store, or a Neo4j store's loaded copy)."""
@@ -134,6 +145,12 @@ class Engine:
         from ingest.pipeline import ingest_loads
         from ingest.snapshot import plan
         results = ingest_loads(self.store, plan(paths), parallel, on_written)
+        if any(r.warnings for r in results):
+            # An unpriced model an inventory `prices:` (this run's or an earlier one's) prices is not.
+            from .pricing import PriceBook, still_unpriced
+            book = PriceBook.for_store(self.store)
+            for r in results:
+                r.warnings = still_unpriced(r.warnings, book)
         # Build the new generation's graph now (the embedded store caches it beside the
         # file), so the next `serve` or query maps it in instead of rebuilding it.
         prepare = getattr(self.store, "prepare_graph", None)

@@ -27,6 +27,11 @@ those totals: prices depend on the model only, and pricing clamps per row before
 summing, so a total's USD is its rows' USD up to float rounding, added in the same
 order on every store.
 
+Requests: a row whose vendor states no request count (`requests_known: false`, the
+Anthropic messages usage report) adds none; rows say how many such usage rows they hold
+(`requests_unknown_rows`, `requests_known`). groupBy credential rows name their callers
+(`callers`: per usage-row account, with its person), beside the owner attribution.
+
 What no rule places is the group with key null. Shares split USD (as whole
 micro-dollars) and token/request counts as integers, remainders to the first keys
 in sorted order, so every groupBy sums to exactly the same grand total.
@@ -55,6 +60,17 @@ class SpendRow:
     unpriced_requests: int = 0
     unpriced_tokens: int = 0
     detail: dict = field(default_factory=dict)
+    # Stored usage rows whose vendor states no request count (Anthropic's messages usage
+    # report): `requests` counts only the others, so it is a floor, not the number.
+    requests_unknown_rows: int = 0
+    unpriced_models: list = field(default_factory=list)
+    # groupBy credential: who called it (usage rows' accounts: LiteLLM `end_user`,
+    # OpenAI `user_id`...), each with its person when one resolves.
+    callers: list | None = None
+
+    @property
+    def requests_known(self) -> bool:
+        return self.requests_unknown_rows == 0
 
 
 @dataclass(slots=True)
@@ -95,6 +111,7 @@ class _Acc:
     requests: int = 0
     unpriced_requests: int = 0
     unpriced_tokens: int = 0
+    requests_unknown: int = 0
     unpriced_models: set = field(default_factory=set)
     subjects: set = field(default_factory=set)
 
@@ -103,7 +120,7 @@ class _Acc:
     usd_micros: int = 0
 
     _INTS = ("input_tokens", "output_tokens", "requests", "unpriced_requests", "unpriced_tokens",
-             "usd_micros")
+             "usd_micros", "requests_unknown")
 
     def add_row(self, p: PricedUsage) -> None:
         r = p.record
@@ -122,6 +139,7 @@ class _Acc:
         self.input_tokens += t.input_tokens
         self.output_tokens += t.output_tokens
         self.requests += t.requests
+        self.requests_unknown += t.requests_unknown
         if not priced:
             self.unpriced_requests += t.requests
             self.unpriced_tokens += t.input_tokens + t.output_tokens
@@ -284,12 +302,16 @@ def _spend(engine, group_by: str, start, end) -> list[SpendRow]:
     # adds the same floats in the same order. Then sum by what attribution depends
     # on, so owners are resolved once each.
     by_subject: dict[tuple, _Acc] = defaultdict(_Acc)
+    callers: dict[str, dict[str | None, _Acc]] = defaultdict(lambda: defaultdict(_Acc))
     for t in engine.store.usage_totals(start, end):
         subject = t.credential_id or t.account_id
         acc = by_subject[(subject, t.credential_id, t.model, t.project_id)]
-        acc.add_total(t, *priced_total(book, t))
+        usd, priced = priced_total(book, t)
+        acc.add_total(t, usd, priced)
         if subject:
             acc.subjects.add(subject)
+        if group_by == "credential" and t.credential_id:
+            callers[t.credential_id][t.account_id].add_total(t, usd, priced)
     for acc in by_subject.values():
         acc.usd_micros = round(acc.usd * 1_000_000)
     # A store may answer attribution itself (Neo4j: Cypher, no in-memory graph).
@@ -309,12 +331,36 @@ def _spend(engine, group_by: str, start, end) -> list[SpendRow]:
                                   "subjects": len(acc.subjects), "price_table_as_of": as_of}
         if key is None:
             detail["unattributed"] = sorted(acc.subjects)[:_NULL_DETAIL_LIMIT]
-        rows.append(SpendRow(key=key, usd=acc.usd_micros / 1_000_000, input_tokens=acc.input_tokens,
-                             output_tokens=acc.output_tokens, requests=acc.requests,
-                             unpriced_requests=acc.unpriced_requests,
-                             unpriced_tokens=acc.unpriced_tokens, detail=detail))
+        if acc.requests_unknown:
+            detail["requests_unknown_rows"] = acc.requests_unknown
+        row = SpendRow(key=key, usd=acc.usd_micros / 1_000_000, input_tokens=acc.input_tokens,
+                       output_tokens=acc.output_tokens, requests=acc.requests,
+                       unpriced_requests=acc.unpriced_requests, unpriced_tokens=acc.unpriced_tokens,
+                       detail=detail, requests_unknown_rows=acc.requests_unknown,
+                       unpriced_models=sorted(acc.unpriced_models))
+        if group_by == "credential" and key is not None:
+            row.callers = _callers(attrib, callers.get(key, {}))
+            detail["callers"] = row.callers
+        rows.append(row)
     rows.sort(key=lambda r: (-r.usd, r.key is None, r.key or ""))
     return rows
+
+
+def _callers(attrib, by_account: dict[str | None, _Acc]) -> list[dict[str, Any]]:
+    """Spend of one credential per caller (the usage rows' account), each with the
+    person it resolves to (the account's person, an email's person); most spend first."""
+    out = []
+    for account, acc in by_account.items():
+        person = None
+        if account is not None:
+            people = [k for k in attrib.keys("person", account, None, "", None) if k]
+            person = people[0] if people else None
+        out.append({"caller": account, "person": person, "usd": round(acc.usd, 6),
+                    "input_tokens": acc.input_tokens, "output_tokens": acc.output_tokens,
+                    "requests": acc.requests, "requests_unknown_rows": acc.requests_unknown,
+                    "unpriced_models": sorted(acc.unpriced_models)})
+    out.sort(key=lambda c: (-c["usd"], c["caller"] is None, c["caller"] or ""))
+    return out
 
 
 @dataclass
@@ -355,10 +401,13 @@ def _spend_daily(engine, group_by: str, start, end) -> list[SpendDay]:
                 acc.unpriced_requests += r.requests // n
                 acc.unpriced_tokens += (r.input_tokens + r.output_tokens) // n
                 acc.unpriced_models.add(r.model)
+            if r.properties and r.properties.get("requests_known") is False:
+                acc.requests_unknown += 1
     out = [SpendDay(day=d, key=k, usd=round(a.usd, 6), input_tokens=a.input_tokens,
                     output_tokens=a.output_tokens, requests=a.requests,
                     unpriced_requests=a.unpriced_requests, unpriced_tokens=a.unpriced_tokens,
-                    detail={"unpriced_models": sorted(a.unpriced_models)})
+                    detail={"unpriced_models": sorted(a.unpriced_models)},
+                    requests_unknown_rows=a.requests_unknown, unpriced_models=sorted(a.unpriced_models))
            for (d, k), a in days.items()]
     out.sort(key=lambda x: (x.day, x.key is None, x.key or ""))
     return out

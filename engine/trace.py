@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from .derive import parse_ts
 from .model import NodeKind
+from .revocation_commands import how_to
+from .trace_timeline import activity_since, build_timeline, exposure_authors, exposure_time
 from .traversal import NodeNotFound
 
 
@@ -49,6 +50,8 @@ class RevocationStep:
     action: str             # revoke | rotate | revoke-grant | rotate-secret | notify | ...
     target_id: str
     reason: str
+    command: str | None = None      # what to run (engine.revocation_commands)
+    url: str | None = None          # the vendor console page for it
 
 
 @dataclass
@@ -61,6 +64,14 @@ class CompromiseTrace:
     usage_since: list[UsageDay] = field(default_factory=list)
     revocation_plan: list[RevocationStep] = field(default_factory=list)
     exposures: list[str] = field(default_factory=list)
+    timeline: list = field(default_factory=list)            # engine.trace_timeline.TimelineEvent
+    exposure_authors: list = field(default_factory=list)    # engine.trace_timeline.ExposureAuthor
+    activity: list = field(default_factory=list)            # (credential id, ActivitySignal) since
+    usd_since: float = 0.0
+    input_tokens_since: int = 0
+    output_tokens_since: int = 0
+    requests_since: int = 0
+    unpriced_requests_since: int = 0
 
 
 def _trace_config() -> dict[str, Any]:
@@ -69,15 +80,8 @@ def _trace_config() -> dict[str, Any]:
 
 
 def _exposure_time(facts, view) -> datetime | None:
-    stamps = []
-    for _, x in facts.exposures(view.id):
-        if x is None:
-            continue
-        for key in ("date", "created_at", "timestamp", "commit_date"):
-            ts = parse_ts(x.properties.get(key))
-            if ts is not None:
-                stamps.append(ts)
-                break
+    stamps = [t for _, x in facts.exposures(view.id) if x is not None
+              and (t := exposure_time(x.properties or {})) is not None]
     return min(stamps) if stamps else None
 
 
@@ -256,10 +260,22 @@ def trace_compromise(engine, node_id: str, since: datetime | None = None) -> Com
     holders = facts.holders(node_id)
     exposures = [e.dst for e, _ in facts.exposures(node_id)]
     blast = engine.blast_radius(node_id)
-    usage = _usage_since(engine, facts, _credentials_of(facts, view), since)
+    creds = _credentials_of(facts, view)
+    usage = _usage_since(engine, facts, creds, since)
     steps = _plan(engine, facts, view, blast, holders, owners, usage, exposures)
+    authors = exposure_authors(facts, exposures)
+    timeline = build_timeline(engine, facts, view, since, exposures, authors, creds, usage)
+    plan = []
+    for i, s in enumerate(steps):
+        how = how_to(s["action"], facts.node(s["target"]), facts)
+        plan.append(RevocationStep(order=i + 1, action=s["action"], target_id=s["target"], reason=s["reason"],
+                                   command=how.command, url=how.url))
     return CompromiseTrace(
         subject_id=node_id, since=since, owners=owners, holders=[h.id for h in holders], blast=blast,
-        usage_since=usage, exposures=exposures,
-        revocation_plan=[RevocationStep(order=i + 1, action=s["action"], target_id=s["target"], reason=s["reason"])
-                         for i, s in enumerate(steps)])
+        usage_since=usage, exposures=exposures, revocation_plan=plan,
+        timeline=timeline, exposure_authors=authors, activity=activity_since(engine, facts, creds, since),
+        usd_since=round(sum(u.usd or 0.0 for u in usage), 4),
+        input_tokens_since=sum(u.input_tokens for u in usage),
+        output_tokens_since=sum(u.output_tokens for u in usage),
+        requests_since=sum(u.requests for u in usage),
+        unpriced_requests_since=sum(u.requests for u in usage if u.usd is None))

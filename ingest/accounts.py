@@ -30,6 +30,8 @@ def _iso_text(value: str) -> str | None:
     if m is None:
         return iso(parse_ts(value))
     head, frac = m.groups()
+    if head.startswith("0001-") or (head == "1970-01-01T00:00:00" and (frac is None or not frac.strip("0"))):
+        return None                 # Go's zero time, the epoch: "never" (as parse_ts says)
     try:
         _fromisoformat(head)        # a real date and time (else parse_ts says None)
     except ValueError:

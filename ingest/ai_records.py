@@ -172,9 +172,12 @@ class UsageSum:
     Each sum is a small list [input, output, cached, requests, vendor_usd, extra]: this
     runs once per vendor row, millions of times for a large usage file."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, requests_known: bool = True):
+        """requests_known False: the vendor report states no request count (its rows'
+        `requests` 0 means unknown, and they say so: `requests_known: false`)."""
         self.source = source
         self.rows: dict[tuple, list] = {}
+        self.base = {"vendor": source} if requests_known else {"vendor": source, "requests_known": False}
 
     def add(self, day: date, model: str, credential_id: str | None, project_id: str | None,
             account_id: str | None, input_tokens: int = 0, output_tokens: int = 0,
@@ -202,9 +205,9 @@ class UsageSum:
         """In first-seen order (the file's), so re-reading a file gives the same list.
         Every sum was checked as it was added (ints via as_int, dates via day_of), so
         the rows are built without re-validation (engine.model.trusted_usage)."""
-        source = self.source
+        base = self.base
         return [trusted_usage(day, model, cred, proj, acct, tin, tout, cached, reqs, usd,
-                              {"vendor": source, **extra} if extra else {"vendor": source})
+                              {**base, **extra} if extra else dict(base))
                 for (day, cred, proj, acct, model), (tin, tout, cached, reqs, usd, extra)
                 in self.rows.items()]
 

@@ -5,7 +5,18 @@ Listings are `{data: [...], has_more, first_id, last_id}`; reports are pages
 `{data: [bucket...], has_more, next_page}` whose buckets carry `starting_at` and
 `results`. A key or usage row with no workspace belongs to the default workspace,
 `anthropic:workspace:default`, where every organization member works; organization
-admins own it. Cost report amounts are decimal strings in cents.
+admins (roles `admin`, `owner`, `primary_owner`) own it. Cost report amounts are
+decimal strings in cents.
+
+Usage: the legacy messages usage report (`usage_report/messages.json`) gives tokens but
+no request count, so its rows say `requests_known: false` (spend shows their requests
+as unknown, not 0). The Usage and Cost Analytics API's usage listing
+(`analytics/usage.json`, `GET /v1/organizations/analytics/usage`: items `{starting_at,
+ending_at, group: {api_key_id, workspace_id, model, actor...}, usage: {uncached_input_tokens,
+cache_creation, cache_read_input_tokens, output_tokens, requests, server_tool_use}}`)
+gives requests; when a snapshot holds both, the analytics listing is the usage and the
+legacy report is not added to it (they count the same traffic). A row with no key but a
+`service_account_id` or `account_id` (user) is that identity's usage.
 """
 from __future__ import annotations
 
@@ -29,6 +40,10 @@ USAGE_FIELDS = {"uncached_input_tokens", "cache_creation", "cache_read_input_tok
                 "output_tokens", "server_tool_use", "api_key_id", "workspace_id", "model",
                 "service_tier", "context_window", "account_id", "service_account_id",
                 "inference_geo", "speed"}
+OWNER_ROLES = {"admin", "owner", "primary_owner"}       # organization roles that own it all
+ANALYTICS_USAGE = "organizations/analytics/usage.json"
+ANALYTICS_METRICS = {"uncached_input_tokens", "input_tokens", "cache_creation", "cache_read_input_tokens",
+                     "output_tokens", "requests", "server_tool_use"}
 
 
 @gc_paused
@@ -38,6 +53,8 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
     g = Graph(rec)
     files = selected((p for p in root.rglob("*.json") if p.is_file()), only)
     usage = UsageSum(SOURCE)
+    legacy = UsageSum(SOURCE, requests_known=False)   # the messages report states no request count
+    analytics = False
     used: list[str | None] = []
     listed: dict[str, str] = {}           # key id -> key name
     saw_keys = False
@@ -56,7 +73,10 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
             saw_keys = True
             listed.update(_api_keys(path, g))
         elif rel == "organizations/usage_report/messages.json":
-            used += _messages(path, usage, rec)
+            used += _messages(path, legacy, rec)
+        elif rel == ANALYTICS_USAGE:
+            analytics = True
+            used += _analytics_usage(path, usage, rec, g)
         elif rel == "organizations/cost_report.json":
             _cost_report(path, rec)
         elif rel == "organizations/usage_report/claude_code.json":
@@ -66,7 +86,11 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
     names = {name: kid for kid, name in listed.items() if name}
     for path in code_files:
         _claude_code(path, rec, names)
-    rec.usage = usage.usage_rows()
+    if analytics and legacy.rows:
+        rec.warnings.append(f"{SOURCE}: usage_report/messages.json not added: {ANALYTICS_USAGE} "
+                            f"reports the same usage (with request counts)")
+        legacy.rows.clear()
+    rec.usage = usage.usage_rows() + legacy.usage_rows()
     if saw_keys:
         rec.warnings += unknown_key_warnings(SOURCE, used, set(listed), "API key")
     return rec
@@ -102,7 +126,7 @@ def _users(path: Path, g: Graph) -> None:
                      "created_at": ts(item.get("added_at")), "added_at": ts(item.get("added_at"))})
         role = item.get("role")
         g.edge(node, DEFAULT_WORKSPACE, EdgeKind.MEMBER_OF, role=role)
-        if role == "admin":
+        if role in OWNER_ROLES:
             g.edge(node, DEFAULT_WORKSPACE, EdgeKind.OWNS)
 
 
@@ -230,27 +254,96 @@ def _messages(path: Path, usage: UsageSum, rec: Records) -> list[str | None]:
             if type(uncached) is not int or type(read) is not int:
                 uncached = as_int(uncached, path, f"{where} result {m + 1} uncached_input_tokens")
                 read = as_int(read, path, f"{where} result {m + 1} cache_read_input_tokens")
-            extra: dict[str, int] = {}
-            if written:
-                extra["cache_creation_input_tokens"] = written
-            tools = r.get("server_tool_use")
-            if isinstance(tools, dict):
-                for k, v in tools.items():
-                    if v:
-                        extra[k] = as_int(v, path, f"{where} result {m + 1} server_tool_use.{k}")
+            extra = _extra_counts(written, r.get("server_tool_use"), path, f"{where} result {m + 1}")
             output = r.get("output_tokens")
             if type(output) is not int:
                 output = as_int(output, path, f"{where} result {m + 1} output_tokens")
             kid = r.get("api_key_id")
             used.append(kid)
-            acct = r.get("account_id")
             add(day, str(r.get("model") or "unknown"),
                 f"anthropic:api_key:{kid}" if kid else None,
-                _workspace_node(r.get("workspace_id")),
-                f"anthropic:user:{acct}" if acct else None,
+                _workspace_node(r.get("workspace_id")), _usage_identity(r),
                 uncached + read + written, output, read, 0, None, extra)
     if unknown:
         rec.warnings.append(f"{SOURCE}: {path.name}: unknown usage field(s) "
+                            f"{', '.join(sorted(unknown))} (rows kept)")
+    return used
+
+
+def _extra_counts(written: int, tools: Any, path: Path, where: str) -> dict[str, int]:
+    """A usage row's counts beyond tokens: cache writes and server tool uses."""
+    extra: dict[str, int] = {}
+    if written:
+        extra["cache_creation_input_tokens"] = written
+    if isinstance(tools, dict):
+        for k, v in tools.items():
+            if v:
+                extra[k] = as_int(v, path, f"{where} server_tool_use.{k}")
+    return extra
+
+
+def _usage_identity(r: dict[str, Any]) -> str | None:
+    """The identity a usage row grouped by `account_id` or `service_account_id` names."""
+    if r.get("account_id"):
+        return f"anthropic:user:{r['account_id']}"
+    if r.get("service_account_id"):
+        return f"anthropic:service_account:{r['service_account_id']}"
+    return None
+
+
+def _analytics_actor(group: dict[str, Any], g: Graph) -> str | None:
+    """The user or service account behind an analytics row (`group.actor`, a tagged
+    union: user_actor, service_account_actor, api_actor, federated_actor)."""
+    actor = group.get("actor")
+    if isinstance(actor, dict):
+        kind = actor.get("type")
+        if kind == "user_actor" and actor.get("user_id"):
+            node = f"anthropic:user:{actor['user_id']}"
+            if actor.get("email_address"):
+                g.account(node, actor.get("email_address"), name=actor.get("name"))
+            return node
+        if kind == "service_account_actor" and actor.get("service_account_id"):
+            return f"anthropic:service_account:{actor['service_account_id']}"
+        if kind == "federated_actor" and actor.get("subject"):
+            return f"anthropic:federated:{actor.get('provider') or 'idp'}:{actor['subject']}"
+    return _usage_identity(group)
+
+
+def _analytics_usage(path: Path, usage: UsageSum, rec: Records, g: Graph) -> list[str | None]:
+    used = []
+    unknown: set[str] = set()
+    for n, item in enumerate(list_items(path, "data")):
+        where = f"item {n + 1}"
+        item = require_dict(item, path, where)
+        if "starting_at" not in item or not isinstance(item.get("usage"), dict):
+            raise IngestError(path, f"{where}: expected a usage item with 'starting_at' and a 'usage' "
+                                    f"object, got keys {sorted(item)[:8]}")
+        day = day_of(item["starting_at"], path, f"{where} starting_at")
+        group = item.get("group") if isinstance(item.get("group"), dict) else {}
+        m = item["usage"]
+        unknown |= m.keys() - ANALYTICS_METRICS
+        creation = m.get("cache_creation")
+        written = 0
+        if isinstance(creation, dict):
+            for k, v in creation.items():
+                written += as_int(v, path, f"{where} usage.cache_creation.{k}")
+        elif creation is not None:
+            written = as_int(creation, path, f"{where} usage.cache_creation")
+        uncached = m.get("uncached_input_tokens", m.get("input_tokens"))
+        uncached = as_int(uncached, path, f"{where} usage.uncached_input_tokens")
+        read = as_int(m.get("cache_read_input_tokens"), path, f"{where} usage.cache_read_input_tokens")
+        output = as_int(m.get("output_tokens"), path, f"{where} usage.output_tokens")
+        requests = as_int(m.get("requests"), path, f"{where} usage.requests")
+        extra = _extra_counts(written, m.get("server_tool_use"), path, f"{where} usage")
+        kid = group.get("api_key_id")
+        if not kid and isinstance(group.get("actor"), dict) and group["actor"].get("type") == "api_actor":
+            kid = group["actor"].get("api_key_id")
+        used.append(kid)
+        usage.add(day, str(group.get("model") or "unknown"), f"anthropic:api_key:{kid}" if kid else None,
+                  _workspace_node(group.get("workspace_id")), _analytics_actor(group, g),
+                  uncached + read + written, output, read, requests, None, extra)
+    if unknown:
+        rec.warnings.append(f"{SOURCE}: {path.name}: unknown usage metric(s) "
                             f"{', '.join(sorted(unknown))} (rows kept)")
     return used
 

@@ -9,6 +9,8 @@ AUTHENTICATES_AS the user, active per `access_key_N_active`, `created_at` =
 `access_key_N_last_used_date`. The report carries no key ids: the full `key_id`
 used for leak matching comes from inventory `credentials:` enrichment.
 Placeholders `N/A`, `no_information`, `not_supported` mean "nothing".
+`iam/account-authorization-details.json` beside it: users, groups, roles and policies
+(ingest.aws_authz).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from engine.model import EdgeKind, NodeKind, Records, trusted_node
 
+from . import aws_authz
 from .accounts import clean, edge, ts
 from .errors import IngestError
 from .files import read_csv
@@ -54,7 +57,11 @@ def _time(row: dict, key: str, path: Path, line: int) -> str | None:
 
 def ingest(root: Path, only: set[Path] | None = None) -> Records:
     rec = Records(source="aws")
-    for path in select(root, only, (REPORT,))[REPORT]:
+    files = select(root, only, (REPORT, aws_authz.DETAILS))
+    for path in files[aws_authz.DETAILS]:
+        rec.files.append(str(path))
+        aws_authz.ingest_details(path, rec)
+    for path in files[REPORT]:
         rec.files.append(str(path))
         for line, row in enumerate(read_csv(path, REQUIRED), 2):
             user = _value(row, "user")

@@ -8,6 +8,13 @@ Accepted envelopes: `/key/list` pages `{keys, total_count, current_page, total_p
 `/user/list` pages `{users, ...}` (or a bare array), `/team/list` a bare array (or
 `/v2/team/list` pages `{teams, ...}`), `/spend/logs` a bare array of request rows (or
 `/spend/logs/v2` pages `{data, ...}`).
+
+A spend log's `user` is the key's owner (the key's `user_id`); `end_user` is who
+actually called (the request's `user` parameter, what a chat front end sets to the
+person using it). Its usage row names the caller's account: `litellm:user:<end_user>`
+(inventory `aliases: {litellm: [...]}` resolve it; an email links its person), else the
+owner's. So a key two people call is over-shared, and spend by credential lists its
+callers; spend is still attributed to the key's owner.
 """
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from engine.ids import looks_like_email
 from engine.model import EdgeKind, NodeKind, Records
 
 from .ai_records import (vendor_extras, Graph, UsageSum, as_float, as_int, day_of, gc_paused, selected,
@@ -50,7 +58,7 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
         elif rel == "user/list.json":
             _users(path, g)
         elif rel == "spend/logs.json":
-            used += _spend_logs(path, usage, rec)
+            used += _spend_logs(path, usage, rec, g)
         else:
             rec.warnings.append(f"{SOURCE}: {rel} is not in the snapshot layout (ignored)")
     rec.usage = usage.usage_rows()
@@ -153,9 +161,25 @@ def _users(path: Path, g: Graph) -> None:
                 g.edge(node, f"litellm:team:{team}", EdgeKind.MEMBER_OF)
 
 
-def _spend_logs(path: Path, usage: UsageSum, rec: Records) -> list[str | None]:
+def _caller(row: dict[str, Any], g: Graph, callers: set[str]) -> str | None:
+    """The account of who made the call: `end_user`, else the key owner `user`."""
+    end_user = row.get("end_user")
+    if isinstance(end_user, str) and end_user.strip():
+        end_user = end_user.strip()
+        node = f"litellm:user:{end_user}"
+        if node not in callers:
+            callers.add(node)
+            g.account(node, end_user if looks_like_email(end_user) else None, login=end_user,
+                      end_user=True, vendor=SOURCE)
+        return node
+    user = row.get("user") or None
+    return f"litellm:user:{user}" if user else None
+
+
+def _spend_logs(path: Path, usage: UsageSum, rec: Records, g: Graph) -> list[str | None]:
     used = []
     summary_rows = 0
+    callers: set[str] = set()
     for n, row in enumerate(list_items(path, ("data", "logs"))):
         where = f"log {n + 1}"
         when = row.get("startTime") or row.get("start_time") or row.get("endTime")
@@ -169,10 +193,8 @@ def _spend_logs(path: Path, usage: UsageSum, rec: Records) -> list[str | None]:
             continue
         key = row.get("api_key") or None
         used.append(key)
-        user = row.get("user") or None
         usage.add(day, str(row.get("model") or row.get("model_group") or "unknown"),
-                  f"litellm:key:{key}" if key else None, None,
-                  f"litellm:user:{user}" if user else None,
+                  f"litellm:key:{key}" if key else None, None, _caller(row, g, callers),
                   input_tokens=as_int(row.get("prompt_tokens"), path, f"{where} prompt_tokens"),
                   output_tokens=as_int(row.get("completion_tokens"), path, f"{where} completion_tokens"),
                   requests=1,

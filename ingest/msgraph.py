@@ -1,6 +1,9 @@
 """`msgraph/`: Microsoft Graph v1.0 listings (`{"value": [...], "@odata.nextLink"}` pages).
 
-- `v1.0/users.json`: accounts. Active follows `accountEnabled`; `deactivated_at` is
+- `v1.0/users.json`: accounts. Every field not mapped is kept under its own name
+  (directory extension attributes `extension_<appId>_<name>` included). Active follows
+  `accountEnabled`; a listing without it (a `$select` that left it out) gives an
+  unknown status (`active` null, `status_known: false`) and a warning. `deactivated_at` is
   `employeeLeaveDateTime` when set, else `deletedDateTime` (a user from the deleted
   items); Graph has no "disabled at" stamp, so a disabled user without either has none.
 - `v1.0/groups.json`, `v1.0/groups/<id>/members.json`: groups (Team); members by their
@@ -45,23 +48,46 @@ def _id(item: dict, path: Path, what: str) -> str:
     return str(value)
 
 
-def _user(rec: Records, u: dict, path: Path) -> str:
+# Graph user fields mapped to our own properties (or read for the person link); every
+# other field, directory extension attributes (`extension_<appId>_<name>`) and
+# `onPremisesExtensionAttributes` included, is kept under its own name.
+_USER_MAPPED = frozenset({"id", "accountEnabled", "employeeLeaveDateTime", "deletedDateTime",
+                          "signInActivity", "userPrincipalName", "userType", "createdDateTime",
+                          "onPremisesLastSyncDateTime", "department", "jobTitle", "displayName", "mail"})
+# Our property names a vendor field must not overwrite.
+_OURS = frozenset({"status", "account_enabled", "login", "user_type", "created_at", "last_login_at",
+                   "on_premises_last_sync_at", "employee_leave_at", "deleted_at", "deactivated_at",
+                   "department", "job_title", "email", "status_known", "sign_in_activity"})
+
+
+def _user(rec: Records, u: dict, path: Path, listing: bool = False) -> str:
+    """`listing`: from the users listing, whose every user should state `accountEnabled`
+    (a member listing's partial user objects say nothing about status)."""
     uid = _id(u, path, "user")
     enabled = u.get("accountEnabled")
+    if enabled is not None and not isinstance(enabled, bool):
+        enabled = str(enabled).strip().lower() == "true"
     active = None if enabled is None else bool(enabled)
     leave = ts(u.get("employeeLeaveDateTime"))
     deleted = ts(u.get("deletedDateTime"))
     sign_in = u.get("signInActivity") if isinstance(u.get("signInActivity"), dict) else {}
-    props = {
-        "status": None if enabled is None else ("enabled" if enabled else "disabled"),
+    props = {k if k not in _OURS else f"vendor_{k}": v for k, v in u.items()
+             if k not in _USER_MAPPED and not k.startswith("@odata.")}
+    status = None if enabled is None else ("enabled" if enabled else "disabled")
+    if listing and enabled is None and not deleted:
+        status = "unknown"          # listed without accountEnabled: unknown, not active
+        props["status_known"] = False
+    props.update({
+        "status": status,
         "account_enabled": enabled, "login": u.get("userPrincipalName"),
         "user_type": u.get("userType"), "created_at": ts(u.get("createdDateTime")),
         "last_login_at": ts(sign_in.get("lastSignInDateTime")),
+        "last_non_interactive_login_at": ts(sign_in.get("lastNonInteractiveSignInDateTime")),
         "on_premises_last_sync_at": ts(u.get("onPremisesLastSyncDateTime")),
         "employee_leave_at": leave, "deleted_at": deleted,
         "deactivated_at": (leave or deleted) if active is False or deleted else None,
         "department": u.get("department"), "job_title": u.get("jobTitle"),
-    }
+    })
     email = u.get("mail") or (u.get("userPrincipalName") if u.get("userType") != "Guest" else None)
     add_account(rec, f"msgraph:user:{uid}", u.get("displayName"), False if deleted else active,
                 props, email)
@@ -73,8 +99,13 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
     files = select(root, only, PATTERNS, rec)
     for path in files[USERS]:
         rec.files.append(str(path))
+        unknown = 0
         for u in list_items(path, ENVELOPE):
-            _user(rec, u, path)
+            _user(rec, u, path, listing=True)
+            unknown += u.get("accountEnabled") is None and not u.get("deletedDateTime")
+        if unknown:
+            rec.warnings.append(f"{path}: {unknown} user(s) listed without accountEnabled: their status "
+                                f"is unknown, not active (list users with $select=accountEnabled,...)")
 
     for path in files[GROUPS]:
         rec.files.append(str(path))

@@ -1,12 +1,17 @@
 """`okta/`: Okta Management API listings (bare JSON arrays, paged by `Link`).
 
-- `api/v1/users.json`: users. Active unless status is DEPROVISIONED or SUSPENDED;
-  `deactivated_at` is `statusChanged` of a DEPROVISIONED/SUSPENDED user (Okta stamps
-  the status change; it is the only deactivation time the API gives).
+- `api/v1/users.json`: users. Active unless status is DEPROVISIONED or SUSPENDED, or
+  STAGED/PROVISIONED: those have not activated yet (not active, `activated: false`, so
+  they neither verify nor depart the person; the raw status is kept). `deactivated_at`
+  is `statusChanged` of a DEPROVISIONED/SUSPENDED user (Okta stamps the status change;
+  it is the only deactivation time the API gives).
 - `api/v1/groups.json`, `api/v1/groups/<id>/users.json`: groups (Team) and MEMBER_OF.
   Okta groups do not nest; `transitive_members` is the member count.
 - `api/v1/apps.json`, `api/v1/apps/<id>/users.json`: apps (OAuthClient) and
-  assignments (user CAN_ACCESS app, `access` read; `scope` USER or GROUP kept).
+  assignments (user CAN_ACCESS app, `access` read; `scope` USER or GROUP kept). An
+  assignment's status describes the assignment in that app, not the person: PROVISIONED
+  (and ACTIVE, STAGED...) is a live one, only DEPROVISIONED/SUSPENDED ones open nothing.
+  An assignment's `_embedded.user` (`?expand=user`) is the full user: read as a user.
 - `api/v1/users/<id>/grants.json`: scope consent grants, one scope each (OAuthGrant
   `okta:grant:<id>`): user CONSENTED grant, client app HOLDS grant, grant GRANTS the
   app it was issued for (`_links.app`, else the client) with `scopes` and `access`.
@@ -26,6 +31,7 @@ from .scopes import access_for
 
 SOURCE = "okta"
 INACTIVE = {"DEPROVISIONED", "SUSPENDED"}
+NOT_ACTIVATED = {"STAGED", "PROVISIONED"}        # created, never activated by the person
 USERS, GROUPS, GROUP_USERS = "api/v1/users.json", "api/v1/groups.json", "api/v1/groups/*/users.json"
 APPS, APP_USERS, GRANTS = "api/v1/apps.json", "api/v1/apps/*/users.json", "api/v1/users/*/grants.json"
 PATTERNS = (USERS, GROUPS, GROUP_USERS, APPS, APP_USERS, GRANTS)
@@ -58,7 +64,7 @@ def _user(rec: Records, u: dict, path: Path, seen: dict | None = None) -> str:
         n0, e0 = len(rec.nodes), len(rec.edges)
     status = str(u.get("status") or "").upper() or None
     prof = _profile(u)
-    active = None if status is None else status not in INACTIVE
+    active = None if status is None else status not in INACTIVE and status not in NOT_ACTIVATED
     name = " ".join(x for x in (prof.get("firstName"), prof.get("lastName")) if x) or prof.get("login")
     props = {
         "status": status, "login": prof.get("login"), "created_at": ts(u.get("created")),
@@ -67,6 +73,8 @@ def _user(rec: Records, u: dict, path: Path, seen: dict | None = None) -> str:
         "password_changed_at": ts(u.get("passwordChanged")),
         "deactivated_at": ts(u.get("statusChanged")) if status in INACTIVE else None,
         "profile": {k: v for k, v in prof.items() if k not in ("email",)} or None,
+        "activated": False if status in NOT_ACTIVATED else None,
+        "type": (u.get("type") or {}).get("id") if isinstance(u.get("type"), dict) else None,
     }
     add_account(rec, node_id, name, active, props,
                 prof.get("email") or (prof.get("login") if "@" in str(prof.get("login")) else None))
@@ -125,6 +133,9 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
         aid = segment(path, root, 3)
         for au in list_items(path, None):
             uid = _require(au, "id", path, "app user")
+            embedded = au.get("_embedded") if isinstance(au.get("_embedded"), dict) else {}
+            if isinstance(embedded.get("user"), dict) and embedded["user"].get("id"):
+                _user(rec, embedded["user"], path, seen)    # the full user: email, person link
             status = str(au.get("status") or "").upper() or None
             if status in INACTIVE:
                 continue  # an assignment Okta has deprovisioned opens nothing
@@ -132,7 +143,8 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
                  assignment_scope=au.get("scope"), status=status,
                  app_username=(au.get("credentials") or {}).get("userName")
                  if isinstance(au.get("credentials"), dict) else None,
-                 created_at=ts(au.get("created")))
+                 sync_state=au.get("syncState"), created_at=ts(au.get("created")),
+                 status_changed_at=ts(au.get("statusChanged")))
 
     for path in files[GRANTS]:
         rec.files.append(str(path))

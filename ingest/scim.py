@@ -13,6 +13,7 @@ GitHub logins for person resolution (engine.linking) are kept in `github_logins`
   `<normalized userName>_<enterprise shortcode>`, where the IdP `userName` is normalized
   by dropping `@` and what follows and turning other non-alphanumerics into `-`.
 Groups are Teams; members with `type` Group (or a `$ref` to /Groups/) nest groups.
+A user's own `groups` (`value`, `display`, `type` direct/indirect) is membership too.
 """
 from __future__ import annotations
 
@@ -94,6 +95,12 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
                             "department": ent.get("department"), "employee_number": ent.get("employeeNumber"),
                             "created_at": ts(meta.get("created")), "updated_at": ts(meta.get("lastModified")),
                         }, _email(u))
+            # RFC 7643 4.1.2: a user's own (read-only) `groups` lists the groups it is in,
+            # directly or not: membership even when no Groups listing names it.
+            for grp in u.get("groups") or []:
+                if isinstance(grp, dict) and grp.get("value"):
+                    edge(rec, f"scim:user:{uid}", f"scim:group:{grp['value']}", EdgeKind.MEMBER_OF,
+                         membership=grp.get("type") or None, group_name=grp.get("display") or None)
 
     for path in files[GROUPS]:
         rec.files.append(str(path))

@@ -111,4 +111,7 @@ def read_source(load: SourceLoad) -> Records:
         if paused:
             gc.enable()
     records.source = load.source
+    if records.usage:
+        from engine.pricing import unpriced_warnings
+        records.warnings += unpriced_warnings(records)
     return records

@@ -44,10 +44,11 @@ def free_port() -> int:
 class LiveServer:
     """uvicorn serving an ASGI app on a loopback port, in a thread."""
 
-    def __init__(self, app):
+    def __init__(self, app, **options):
+        """`options`: more uvicorn.Config arguments (api.http_guard.uvicorn_options)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", **options)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

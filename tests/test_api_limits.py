@@ -10,7 +10,7 @@ from graphql import get_operation_ast, parse
 
 from api.cli import build_parser
 from api.context import RequestContext
-from api.limits import ENV_NAMES, LIST_ESTIMATE, Limits, measure
+from api.limits import ENV_NAMES, LIST_ESTIMATE, SCHEMA_WALK_COST, Limits, measure
 from api.schema import schema
 from engine.service import Engine
 from tests.api_helpers import codes, post, serving, small_org
@@ -39,9 +39,11 @@ def test_cost_model_arithmetic():
     assert cost_of('query($n: Int) { nodes(first: $n) { nodes { id } } }', {"n": 7})[1] == 1 + (1 + 7)
     # other lists are multiplied by the fixed estimate
     assert cost_of('{ whoCanReach(id: "a") { id depth } }')[1] == 1 + LIST_ESTIMATE * 2
-    # fragments are expanded; introspection fields are free
+    # fragments are expanded; introspection fields cost like any other (issue 13)
     doc = 'query { node(id: "a") { ...F } __typename } fragment F on Node { id owners { id } }'
-    assert cost_of(doc) == (3, 1 + 1 + (1 + LIST_ESTIMATE * 1))
+    assert cost_of(doc) == (3, 1 + 1 + (1 + LIST_ESTIMATE * 1) + 1)
+    # a schema walk costs SCHEMA_WALK_COST plus its fields, unmultiplied; it adds no depth
+    assert cost_of('{ __schema { types { name fields { name } } } }') == (0, 1 + SCHEMA_WALK_COST + 4)
 
 
 def test_depth_limit(db):

@@ -83,7 +83,11 @@ def _args(field) -> dict[str, str]:
 def test_contract_names_and_argument_types():
     q = schema._schema.query_type.fields
     assert _args(q["node"]) == {"id": "ID!"} and str(q["node"].type) == "Node"
-    assert _args(q["nodes"]) == {"kind": "String", "search": "String", "first": "Int", "after": "String"}
+    # contract arguments keep their types; extras (orderBy: NodeOrder) may be added
+    assert _args(q["nodes"]).items() >= {"kind": "String", "search": "String", "first": "Int", "after": "String"}.items()
+    assert _args(q["nodes"])["orderBy"] == "NodeOrder"
+    assert _args(q["riskiest"]) == {"kind": "String", "first": "Int", "after": "String"}
+    assert str(q["riskiest"].type) == "NodeConnection!"
     assert str(q["nodes"].type) == "NodeConnection!"
     assert _args(q["blastRadius"]) == {"id": "ID!", "maxDepth": "Int!"}
     assert q["blastRadius"].args["maxDepth"].default_value == 8

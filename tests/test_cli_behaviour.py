@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -157,13 +158,28 @@ def test_a_closed_pipe_is_not_an_error(tmp_path):
     assert "Traceback" not in err and "BrokenPipe" not in err
 
 
+def wait_reading_stdin(pid: int, timeout: float = 120.0) -> None:
+    """Until the process blocks in read(0, ...): a fixed sleep raced slow imports on a
+    loaded machine (the signal then came before the CLI was listening for it)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            fields = Path(f"/proc/{pid}/syscall").read_text().split()
+        except OSError:
+            fields = []
+        if len(fields) > 1 and fields[0] == "0" and int(fields[1], 16) == 0:   # read, fd 0 (x86-64)
+            return
+        time.sleep(0.05)
+    raise AssertionError("the query never waited on stdin")
+
+
 def test_ctrl_c_is_a_short_message(tmp_path, snap):
     db = tmp_path / "x.db"
     assert run("ingest", str(snap), "--db", str(db)).returncode == 0
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "query", "--db", str(db), "-"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env_without_db())
-    time.sleep(3)                            # waiting on stdin for the document
+    wait_reading_stdin(proc.pid)             # the interrupt lands while it waits for the document
     proc.send_signal(signal.SIGINT)
     err = proc.communicate(timeout=30)[1].decode()
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err

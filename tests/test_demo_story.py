@@ -9,6 +9,8 @@ from collections import Counter
 import pytest
 
 from engine.findings import findings
+from engine.service import Engine
+from tests.conftest import DEMO
 
 LEAK = "anthropic:api_key:apikey_01DataAgent"
 MAILPILOT = "google:token:110000000000000000005:804215331127-mailpilotai.apps.googleusercontent.com"
@@ -26,6 +28,11 @@ EXPECTED = {
         "msgraph:service_principal:c0ffee00-1111-4222-8333-000000000a11",
     },
     "departed-owner-still-spending": {"openai:api_key:key_ben"},
+    # story 2: Ben's vendor accounts outlive his identity-provider accounts...
+    "departed-person-active-account": {"github:user:bokafor", "openai:user:user_ben",
+                                       "anthropic:user:user_01Ben"},
+    # ...and his key, PAT and OpenAI user are used after he left
+    "access-after-departure": {"openai:api_key:key_ben", "github:pat:2001", "openai:user:user_ben"},
     "stale-credential": {"openai:api_key:key_stale", "anthropic:api_key:apikey_01Old"},
     "long-lived-credential": {
         # active, > 90 days old, no expiry; key_legacy (archived project) and the expired
@@ -147,3 +154,32 @@ def test_rules_price_usage_exactly_as_spend_does(demo_db):
     for cid in ("openai:api_key:key_support", LEAK, "litellm:key:9f2c1b7e4a"):
         assert sum(facts.daily_usd(cid).values()) == pytest.approx(rows[cid], abs=0.01)
     eng.close()
+
+
+def test_unpriced_model_and_unknown_request_counts(demo_db):
+    """STORY.md "also true": the fine-tuned model is unpriced (said, not $0) and the
+    Anthropic messages report's requests are unknown (not 0)."""
+    from engine.spend import spend
+    ft = "ft:gpt-4o-mini-2024-07-18:northwind:mkt-tone:AbC123"
+    eng = Engine.open(str(demo_db))
+    try:
+        rows = {r.key: r for r in spend(eng, "model")}
+        assert rows[ft].unpriced_models == [ft] and rows[ft].unpriced_tokens > 0 and rows[ft].usd == 0
+        creds = spend(eng, "credential")
+        anthropic = [r for r in creds if r.key and r.key.startswith("anthropic:api_key:")]
+        assert anthropic and all(not r.requests_known and r.requests == 0 for r in anthropic)
+        openai = [r for r in creds if r.key and r.key.startswith("openai:api_key:")]
+        assert openai and all(r.requests_known and r.requests > 0 for r in openai)
+        assert all(r.callers is not None for r in creds if r.key)
+    finally:
+        eng.close()
+
+
+def test_ingest_warns_once_about_the_unpriced_model(tmp_path):
+    eng = Engine.open(str(tmp_path / "d.db"))
+    try:
+        results = eng.ingest([DEMO])
+    finally:
+        eng.close()
+    said = [w for r in results for w in r.warnings if "no price for model" in w]
+    assert len(said) == 1 and "mkt-tone" in said[0]

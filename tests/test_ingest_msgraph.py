@@ -94,3 +94,48 @@ def test_bad_shapes_name_the_file(tmp_path):
     snap = snapshot(tmp_path / "b", {"msgraph/v1.0/oauth2PermissionGrants.json": {"value": [{"id": "x"}]}})
     with pytest.raises(IngestError, match="oauth2PermissionGrants.json: .*without clientId"):
         ingest(snap / "msgraph")
+
+
+def test_unmapped_user_fields_and_directory_extensions_are_kept(tmp_path, db_path):
+    from tests.identity_snap import snapshot
+    app = "extension_b7d8e9f0a1b24c3d9e8f7a6b5c4d3e2f_costCenter"
+    body = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": [
+        {"id": "u1", "displayName": "Ana", "userPrincipalName": "ana@example.com", "mail": "ana@example.com",
+         "accountEnabled": True, "officeLocation": "Berlin", "employeeId": "E-17",
+         "businessPhones": ["+49 30 1"], app: "CC-4410",
+         "onPremisesExtensionAttributes": {"extensionAttribute1": "contractor", "extensionAttribute2": None},
+         "employeeOrgData": {"division": "R&D", "costCenter": "4410"}, "status": "shadowing-ours"}]}
+    snap = snapshot(tmp_path / "s", {"msgraph/v1.0/users.json": body})
+    eng = load(db_path, snap / "msgraph")
+    p = eng.node("msgraph:user:u1").properties
+    assert p[app] == "CC-4410" and p["officeLocation"] == "Berlin" and p["employeeId"] == "E-17"
+    assert p["onPremisesExtensionAttributes"]["extensionAttribute1"] == "contractor"
+    assert p["employeeOrgData"]["division"] == "R&D" and p["businessPhones"] == ["+49 30 1"]
+    # a vendor field named like one of ours does not overwrite ours
+    assert p["status"] == "enabled" and p["vendor_status"] == "shadowing-ours"
+    assert eng.node("msgraph:user:u1").active is True
+    eng.close()
+
+
+def test_listing_without_account_enabled_is_unknown_not_active(tmp_path, db_path):
+    from tests.identity_snap import snapshot
+    body = {"value": [{"id": "u1", "displayName": "Ana", "userPrincipalName": "ana@example.com"},
+                      {"id": "u2", "displayName": "Raj", "userPrincipalName": "raj@example.com",
+                       "accountEnabled": True}]}
+    members = {"value": [{"@odata.type": "#microsoft.graph.user", "id": "u2",
+                          "userPrincipalName": "raj@example.com"}]}
+    snap = snapshot(tmp_path / "s", {"msgraph/v1.0/users.json": body,
+                                     "msgraph/v1.0/groups/g1/members.json": members})
+    rec = ingest(snap / "msgraph")
+    assert any("users.json" in w and "1 user(s)" in w and "accountEnabled" in w for w in rec.warnings)
+    eng = load(db_path, snap / "msgraph")
+    u1 = eng.node("msgraph:user:u1")
+    assert u1.active is None and u1.properties["status"] == "unknown"
+    assert eng.node("person:ana@example.com").properties["status"] == "unverified"
+    # a member listing's partial user (no accountEnabled) does not blank a known status
+    u2 = eng.node("msgraph:user:u2")
+    assert u2.active is True and u2.properties["status"] == "enabled"
+    assert eng.node("person:raj@example.com").properties["status"] == "active"
+    eng.close()
+    full = snapshot(tmp_path / "t", {"msgraph/v1.0/users.json": {"value": [body["value"][1]]}})
+    assert not any("accountEnabled" in w for w in ingest(full / "msgraph").warnings)

@@ -74,11 +74,50 @@ def test_status_mapping_and_deprovisioned_assignment(tmp_path, db_path):
     eng = load(db_path, snap / "okta")
     assert eng.node("okta:user:u1").active is False
     assert eng.node("okta:user:u1").properties["deactivated_at"] == "2026-05-01T00:00:00Z"
-    for uid in ("u2", "u3", "u4"):
+    for uid in ("u2", "u4"):
         v = eng.node(f"okta:user:{uid}")
         assert v.active is True and "deactivated_at" not in v.properties
+    # PROVISIONED: created, never activated: not active, status kept, not departed
+    u3 = eng.node("okta:user:u3")
+    assert u3.active is False and u3.properties["status"] == "PROVISIONED"
+    assert "deactivated_at" not in u3.properties
+    assert eng.node("person:u3@example.com").properties["status"] == "unverified"
     assert "okta:app:0oaX" not in out_edges(eng, "okta:user:u1", "CAN_ACCESS")
+    # the assignment's own PROVISIONED status is a live assignment
     assert out_edges(eng, "okta:user:u2", "CAN_ACCESS")["okta:app:0oaX"]["assignment_scope"] == "GROUP"
+    assert out_edges(eng, "okta:user:u2", "CAN_ACCESS")["okta:app:0oaX"]["status"] == "PROVISIONED"
+
+
+def test_staged_user_is_not_active_and_not_departed(tmp_path, db_path):
+    snap = snapshot(tmp_path / "s", {"okta/api/v1/users.json": [
+        _user("s1", "STAGED"), _user("a1", "ACTIVE"), _user("d1", "DEPROVISIONED")]})
+    eng = load(db_path, snap / "okta")
+    s1 = eng.node("okta:user:s1")
+    assert s1.active is False and s1.properties["status"] == "STAGED" and s1.properties["activated"] is False
+    assert eng.node("person:s1@example.com").properties["status"] == "unverified"
+    assert eng.node("person:a1@example.com").properties["status"] == "active"
+    assert eng.node("person:d1@example.com").properties["status"] == "inactive"
+    from engine.findings import findings
+    rules = {f.rule for f in findings(eng) if f.subject_id in ("okta:user:s1", "person:s1@example.com")}
+    assert "departed-person-active-account" not in rules
+
+
+def test_app_user_listing_embedded_user_is_the_full_user(tmp_path, db_path):
+    full = {**_user("u7", "ACTIVE"), "profile": {"login": "Kim@Example.com", "email": "Kim@Example.com",
+                                                 "firstName": "Kim", "lastName": "Lee"}}
+    snap = snapshot(tmp_path / "s", {"okta/api/v1/apps/0oaY/users.json": [
+        {"id": "u7", "scope": "USER", "status": "PROVISIONED", "syncState": "SYNCHRONIZED",
+         "credentials": {"userName": "kim"}, "_embedded": {"user": full}},
+        {"id": "u8", "scope": "USER", "status": "ACTIVE"}]})
+    eng = load(db_path, snap / "okta")
+    u7 = eng.node("okta:user:u7")
+    assert u7.name == "Kim Lee" and u7.properties["email"] == "kim@example.com" and u7.active is True
+    assert in_edges(eng, "okta:user:u7", "HAS_ACCOUNT") == {"person:kim@example.com": {"via": "email"}}
+    e = out_edges(eng, "okta:user:u7", "CAN_ACCESS")["okta:app:0oaY"]
+    assert e["status"] == "PROVISIONED" and e["sync_state"] == "SYNCHRONIZED"
+    # without the embedded user, the assignment alone still links (no user node invented)
+    assert "okta:app:0oaY" in out_edges(eng, "okta:user:u8", "CAN_ACCESS")
+    assert eng.node("okta:user:u8") is None or eng.node("okta:user:u8").properties.get("email") is None
 
 
 def test_unknown_layout_file_is_warned_not_loaded(tmp_path):

@@ -69,3 +69,22 @@ def test_string_active_and_bad_shapes(tmp_path):
     snap = snapshot(tmp_path / "c", {"scim/Groups.json": {"Resources": [{"displayName": "g"}]}})
     with pytest.raises(IngestError, match="Groups.json: SCIM group without 'id'"):
         ingest(snap / "scim")
+
+
+def test_users_own_groups_list_is_membership(tmp_path, db_path):
+    from tests.identity_snap import load, out_edges, snapshot
+    users = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 2,
+             "Resources": [
+                 {"id": "u1", "userName": "ana@example.com", "active": True,
+                  "groups": [{"value": "g1", "display": "Data", "type": "direct",
+                              "$ref": "https://idp.example.com/scim/v2/Groups/g1"},
+                             {"value": "g2", "display": "Eng", "type": "indirect"}]},
+                 {"id": "u2", "userName": "raj@example.com", "active": True, "groups": []}]}
+    groups = {"totalResults": 1, "Resources": [{"id": "g1", "displayName": "Data", "members": []}]}
+    snap = snapshot(tmp_path / "s", {"scim/Users.json": users, "scim/Groups.json": groups})
+    eng = load(db_path, snap / "scim")
+    got = out_edges(eng, "scim:user:u1", "MEMBER_OF")
+    assert set(got) == {"scim:group:g1", "scim:group:g2"}
+    assert got["scim:group:g1"]["membership"] == "direct" and got["scim:group:g2"]["group_name"] == "Eng"
+    assert out_edges(eng, "scim:user:u2", "MEMBER_OF") == {}
+    eng.close()

@@ -18,6 +18,10 @@ SHAPES = [
     " 2013-07-02T21:36:25Z", "2013-07-02T21:36:25+01:00", "2013-07-02", "never", "",
     "0000-01-01T00:00:00Z", "2013-07-02T21:36:60Z", "2013-07-02T21:36:25.Z",
     "2013-07-02t21:36:25Z", "2013-07-02T21:36:25z", "\u0662013-07-02T21:36:25Z",
+    # the forms tools print, and their "no value" placeholders
+    "2022-06-16 10:17:40 -0700 PDT", "2022-06-16 10:17:40 -0700 -0700", "10-19-2003",
+    "0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z", "1970-01-01T00:00:00Z",
+    "1970-01-01T00:00:00.5Z", "N/A", "no_information", "not_supported", "1700000000",
 ]
 
 
@@ -98,7 +102,26 @@ def test_a_rule_over_an_out_of_range_timestamp_does_not_fire_or_crash(tmp_path):
         eng.close()
 
 
-def test_gitleaks_v7_month_first_date():
-    from engine.derive import parse_ts
-    assert parse_ts("10-19-2003").isoformat() == "2003-10-19T00:00:00+00:00"
-    assert parse_ts("19-10-2003") is None and parse_ts("10-19-03") is None
+@pytest.mark.parametrize("text,want", [
+    ("2022-06-16 10:17:40 -0700 PDT", "2022-06-16T17:17:40Z"),            # Go time.String()
+    ("2022-06-16 10:17:40 -0700 -0700", "2022-06-16T17:17:40Z"),          # no zone abbreviation
+    ("2022-06-16 10:17:40.123456789 +0000 UTC m=+0.000012", "2022-06-16T10:17:40.123456Z"),
+    ("10-19-2003", "2003-10-19T00:00:00Z"),                                # gitleaks v7 Date
+    ("1700000000", "2023-11-14T22:13:20Z"), (1700000000, "2023-11-14T22:13:20Z"),
+    ("1700000000000", "2023-11-14T22:13:20Z"), (1700000000000, "2023-11-14T22:13:20Z"),
+    ("2023-01-01T00:00:00.1234567Z", "2023-01-01T00:00:00.123456Z"),     # .NET's seven digits
+    ("2023-01-01T02:00:00+02:00", "2023-01-01T00:00:00Z"), ("2023-01-01T00:00:00Z", "2023-01-01T00:00:00Z"),
+])
+def test_timestamps_in_the_forms_tools_print(text, want):
+    assert iso(parse_ts(text)) == want
+    assert accounts.ts(text) == want
+
+
+@pytest.mark.parametrize("placeholder", [
+    "0001-01-01T00:00:00Z", "0001-01-01 00:00:00 +0000 UTC", "1970-01-01T00:00:00Z", "N/A", "n/a",
+    "no_information", "not_supported", "", "   ", "never", "-", 0, None, "13-45-2003", "2022-06-16 25:17:40 -0700 PDT",
+])
+def test_placeholders_are_no_value(placeholder):
+    assert parse_ts(placeholder) is None
+    assert accounts.ts(placeholder) is None
+    assert ai_records.ts(placeholder) is None

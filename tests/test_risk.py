@@ -70,20 +70,27 @@ def test_scores_are_explained_by_weighted_factors(db_path):
     eng = _graph(db_path).engine()
     w = weights()
     live = risk_of(eng, "aws:access_key:bot:1")
-    reasons = {f.reason: f.weight for f in live.factors}
-    assert reasons["reaches restricted data"] == w["blast_radius"]["sensitivity_points"]["restricted"]
-    assert any(r.startswith("findings: 1 critical") for r in reasons)
-    assert live.score == pytest.approx(min(100, sum(f.weight for f in live.factors)), abs=0.1)
-    dead = risk_of(eng, "aws:access_key:bot:2")
+    by_name = {f.name: f for f in live.factors}
+    assert by_name["severity"].value == "critical" and by_name["severity"].weight == w["bands"]["critical"]
+    assert by_name["reach_sensitivity"].value == "restricted"
+    assert by_name["reach_sensitivity"].detail["raw_points"] == w["blast_radius"]["sensitivity_points"]["restricted"]
+    assert by_name["findings"].reason.startswith("findings: 1 critical")
+    # additive: the weights are the score
+    for nid in ("aws:access_key:bot:1", "aws:access_key:bot:2", "openai:api_key:bens", "person:ben@example.com"):
+        r = risk_of(eng, nid)
+        assert r.score == pytest.approx(sum(f.weight for f in r.factors), abs=0.011), nid
+    dead = risk_of(eng, "aws:access_key:bot:2")          # revoked: a medium leak, not critical
     assert dead.score < live.score
-    assert dead.factors[-1].reason == "inactive (scaled down)"
+    assert dead.factors[0].value == "medium" and dead.factors[-1].name == "inactive"
     bens = risk_of(eng, "openai:api_key:bens")
-    assert {f.reason: f.weight for f in bens.factors}["owner inactive (departed)"] == \
-        w["owner_status"]["points"]["inactive"]
+    assert {f.name: f.value for f in bens.factors}["owner_status"] == "inactive"
     quiet = risk_of(eng, "openai:api_key:quiet")
     assert quiet.score < bens.score < live.score
-    assert risk_of(eng, "person:ana@example.com").score == 0.0      # not an identity node
-    assert risk_of(eng, "data:warehouse").factors == []
+    assert risk_of(eng, "data:warehouse").factors == [] and risk_of(eng, "data:warehouse").score == 0
+    # people roll up: ben left and still owns a live key
+    ben = risk_of(eng, "person:ben@example.com")
+    assert ben.score > 0 and "departed_owner" in {f.name for f in ben.factors}
+    assert risk_of(eng, "person:ana@example.com").score >= w["bands"]["critical"]   # owns the leaked bot
     eng.close()
 
 

@@ -110,7 +110,7 @@ def _row(p):
     return {"source": r.source, "day": r.day.isoformat(), "model": r.model, "credential_id": r.credential_id,
             "project_id": r.project_id, "account_id": r.account_id, "input_tokens": r.input_tokens,
             "output_tokens": r.output_tokens, "requests": r.requests,
-            "usd": round(p.usd, 4) if p.priced else None}
+            "usd": round(p.usd, 4) if p.priced else None, **({} if p.priced else {"price": "unpriced"})}
 
 
 def _assert_usage_facts_exact(engine):
@@ -132,11 +132,16 @@ def _assert_usage_facts_exact(engine):
         assert facts.spend_usd(key) == round(sum((p.usd if p.priced else 0.0) for p in rows), 6)
         assert facts.last_usage_day(key) == max(p.record.day for p in rows)
         days = sorted({p.record.day for p in rows})
-        assert facts.usage_summary(key) == {
+        want = {
             "usd": round(sum((p.usd if p.priced else 0.0) for p in rows), 2), "days": len(days),
             "first_day": days[0].isoformat(), "last_day": days[-1].isoformat(),
             "models": sorted({p.record.model for p in rows}), "requests": sum(p.record.requests for p in rows),
             "sources": sorted({p.record.source for p in rows})}
+        unpriced = sorted({p.record.model for p in rows if not p.priced})
+        if unpriced:     # a model with no price is said, never a silent $0
+            want.update(price="unpriced", unpriced_models=unpriced)
+        assert facts.usage_summary(key) == want
+        assert facts.usage_summaries()(key) == want
         assert facts.recent_usage(key, 20) == [
             _row(p) for p in sorted(rows, key=lambda p: (p.record.day, p.record.model))[-20:]]
         assert facts.usage_projects(key) == sorted({p.record.project_id for p in rows if p.record.project_id})

@@ -92,7 +92,7 @@ def _no_budget(facts: Facts, views: list[NodeView], p: dict) -> list[list[Hit]]:
 @bulk("unclaimed_ai")
 def _unclaimed_ai(facts: Facts, views: list[NodeView], p: dict) -> list[list[Hit]]:
     # The check's own steps, in its order.
-    from .checks import _now, ai_vendor_of, iso, sensitive_scopes_of
+    from .checks import _now, ai_vendor_of, iso, sensitive_scopes_of, usage_usd_text
     from .kinds import Account, Credential, OAuthGrant, ServiceAccount
     now_text = iso(_now(facts))
     u = facts._usage
@@ -141,7 +141,7 @@ def _unclaimed_ai(facts: Facts, views: list[NodeView], p: dict) -> list[list[Hit
         summary = summaries(nid)
         out.append([Hit({"usage": summary, "projects": projects,
                          "usage_rows": u.row_dicts(u.recent_rows(nid, 20)), "now": now_text},
-                        message=f"{nid}: ${summary['usd']:,.2f} of AI usage on {summary['days']} days "
+                        message=f"{nid}: {usage_usd_text(summary)} of AI usage on {summary['days']} days "
                                 f"({', '.join(summary['models'])}) that no approved tool claims")])
     return out
 
@@ -161,26 +161,15 @@ def _owner_people_memo(facts: Facts):
 
 @bulk("owner_departed_with_usage")
 def _departed(facts: Facts, views: list[NodeView], p: dict) -> list[list[Hit]]:
-    # The check hits only through an owner whose OwnerFact stands for itself
-    # (via == person) with status inactive and a deactivation time: a person owner
-    # (a team's people stand for the team; an unlinked account is unverified). Keys
-    # with no such owner are left out here; the others go through the check itself.
+    # Only a credential with usage and an owner who stands for an inactive person (or a
+    # team / project resolving to one) can hit; the rest skip the check itself.
     from .checks import owner_departed_with_usage
-    from .kinds import Person
-    index, kind_at = facts.graph.index, facts.adj.kind_at
     people = _owner_people_memo(facts)
     used = facts.usage_by_credential
     out: list[list[Hit]] = []
     for view in views:
-        maybe = False
-        if view.id in used:
-            for o in facts.owners(view.id):
-                i = index.get(o)
-                if i is not None and kind_at(i) == Person:
-                    f = people(o)[0]
-                    if f.status == "inactive" and f.deactivated_at:
-                        maybe = True
-                        break
+        maybe = view.id in used and any(f.status == "inactive" and f.deactivated_at
+                                        for o in facts.owners(view.id) for f in people(o))
         out.append(owner_departed_with_usage(facts, view, p) if maybe else [])
     return out
 

@@ -23,6 +23,7 @@ from .kinds import (AITool as _KIND_AITool, Account as _KIND_Account, Credential
                     OAuthGrant as _KIND_OAuthGrant, Person as _KIND_Person,
                     ServiceAccount as _KIND_ServiceAccount)
 from .loader import load_data
+from .usage import unpriced_said
 
 
 @dataclass
@@ -97,10 +98,19 @@ def iso(value: datetime | None) -> str | None:
 
 def _usage_row(facts: Facts, r) -> dict[str, Any]:
     usd = facts.row_usd(r)
-    return {"source": r.source, "day": r.day.isoformat(), "model": r.model,
-            "credential_id": r.credential_id, "project_id": r.project_id, "account_id": r.account_id,
-            "input_tokens": r.input_tokens, "output_tokens": r.output_tokens, "requests": r.requests,
-            "usd": None if usd is None else round(usd, 4)}
+    return unpriced_said({"source": r.source, "day": r.day.isoformat(), "model": r.model,
+                          "credential_id": r.credential_id, "project_id": r.project_id,
+                          "account_id": r.account_id, "input_tokens": r.input_tokens,
+                          "output_tokens": r.output_tokens, "requests": r.requests,
+                          "usd": None if usd is None else round(usd, 4)})
+
+
+def usage_usd_text(summary: dict[str, Any]) -> str:
+    """`$12.30`, or `$12.30 + unpriced (model-x)` when some models have no price."""
+    text = f"${summary['usd']:,.2f}"
+    if summary.get("unpriced_models"):
+        text += f" + unpriced ({', '.join(summary['unpriced_models'])})"
+    return text
 
 
 def _owners_evidence(facts: Facts, node_id: str) -> list[dict[str, Any]]:
@@ -119,8 +129,9 @@ def _owner_edges(facts: Facts, node_id: str) -> list[dict[str, Any]]:
 @check("no_active_owner", (CRED, NodeKind.ServiceAccount.value, NodeKind.AITool.value))
 def no_active_owner(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
     """Active subject none of whose resolved owners is an active person (unverified is
-    not active; no owner at all is orphaned too)."""
-    if not view.active:
+    not active; no owner at all is orphaned too). A key only usage names (no listing,
+    so no owner data) is a placeholder for ownership: not orphaned."""
+    if not view.active or view.properties.get("stub"):
         return []
     people = facts.owner_people(view.id)
     if any(o.status == "active" for o in people):
@@ -137,30 +148,40 @@ def no_active_owner(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
 def owner_departed_with_usage(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
     """A credential whose owner person is inactive, with usage on days after the
     owner's deactivation (the deactivation day itself is not counted: its daily
-    bucket may predate the departure)."""
+    bucket may predate the departure). Owners resolve directly, or through the
+    service account, project or team (Facts.departed_owners); one finding lists every
+    departed owner with usage after their departure, the earliest departure first."""
     if view.id not in facts.usage_by_credential:    # no usage: nothing spent after anyone left
         return []
-    gone = [o for o in facts.owner_people(view.id)
-            if o.status == "inactive" and o.deactivated_at and o.via == o.person]
+    gone = facts.departed_owners(view.id)
     if not gone:
         return []
     rows = facts.usage_by_credential[view.id]
-    hits = []
-    for o in gone:
+    owners = []
+    for o in sorted(gone, key=lambda o: (parse_ts(o.deactivated_at), o.person)):
         left = parse_ts(o.deactivated_at)
         after = sorted((r for r in rows if r.day > left.date()), key=lambda r: (r.day, r.model))
-        if not after:
-            continue
-        usd = sum(facts.row_usd(r) or 0.0 for r in after)
-        hits.append(Hit({
-            "owner": o.person, "deactivated_at": o.deactivated_at,
-            "usage_after": [_usage_row(facts, r) for r in after],
-            "usd_after": round(usd, 2), "days_after": len({r.day for r in after}),
-            "first_day_after": after[0].day.isoformat(), "last_day_after": after[-1].day.isoformat(),
-            "edges": _owner_edges(facts, view.id), "now": iso(_now(facts))},
-            message=f"{view.id}: owner {o.person} deactivated {o.deactivated_at}; "
-                    f"${usd:,.2f} spent over {len({r.day for r in after})} days since"))
-    return hits[:1]
+        if after:
+            owners.append((o, after))
+    if not owners:
+        return []
+    o, after = owners[0]
+    usd = sum(facts.row_usd(r) or 0.0 for r in after)
+    days = len({r.day for r in after})
+    listed = [{"person": x.person, "deactivated_at": x.deactivated_at, "via": x.via,
+               "usd_after": round(sum(facts.row_usd(r) or 0.0 for r in rs), 2),
+               "days_after": len({r.day for r in rs}), "first_day_after": rs[0].day.isoformat()}
+              for x, rs in owners]
+    return [Hit({
+        "owner": o.person, "deactivated_at": o.deactivated_at, "via": o.via,
+        "departed_owners": listed,
+        "usage_after": [_usage_row(facts, r) for r in after],
+        "usd_after": round(usd, 2), "days_after": days,
+        "first_day_after": after[0].day.isoformat(), "last_day_after": after[-1].day.isoformat(),
+        "edges": _owner_edges(facts, view.id), "now": iso(_now(facts))},
+        message=f"{view.id}: owner{'s' if len(listed) > 1 else ''} "
+                f"{', '.join(x['person'] + ' (left ' + str(x['deactivated_at']) + ')' for x in listed)}; "
+                f"${usd:,.2f} spent over {days} days since the first left")]
 
 
 # --- lifecycle -------------------------------------------------------------
@@ -438,7 +459,7 @@ def unclaimed_ai(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
     summary = facts.usage_summary(view.id)
     return [Hit({"usage": summary, "projects": projects, "usage_rows": facts.recent_usage(view.id, 20),
                  "now": iso(_now(facts))},
-                message=f"{view.id}: ${summary['usd']:,.2f} of AI usage on {summary['days']} days "
+                message=f"{view.id}: {usage_usd_text(summary)} of AI usage on {summary['days']} days "
                         f"({', '.join(summary['models'])}) that no approved tool claims")]
 
 
@@ -555,3 +576,7 @@ def new_model(facts: Facts, view: NodeView, p: dict) -> list[Hit]:
                         message=f"{view.id}: first call to {model} on {day.isoformat()} after "
                                 f"{(day - start).days} days on {', '.join(prior)}"))
     return hits
+
+
+# The departure checks register themselves with the same library.
+from . import departure  # noqa: E402,F401

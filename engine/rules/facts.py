@@ -236,7 +236,8 @@ class Facts:
     def _subjects_of(self, kinds: tuple[str, ...]) -> list[NodeView]:
         out: list[NodeView] = []
         for kind in kinds:
-            out.extend(self.graph.views[self.graph.index[i]] for i in self.graph.by_kind.get(kind, []))
+            out.extend(v for v in (self.graph.views[self.graph.index[i]] for i in self.graph.by_kind.get(kind, []))
+                       if not is_placeholder(v))
             if kind == _KIND_Credential:
                 out.extend(self.usage_only.values())
         out.sort(key=lambda v: v.id)
@@ -252,7 +253,8 @@ class Facts:
         for nid in ids:
             i = g.index.get(nid)
             if i is not None:
-                picked.extend([nid] * times.get(self.adj.kind_at(i), 0))
+                if not is_placeholder(g.views[i]):
+                    picked.extend([nid] * times.get(self.adj.kind_at(i), 0))
             elif cred_times and nid in self.usage_only:
                 picked.extend([nid] * cred_times)
         picked.sort()
@@ -401,6 +403,29 @@ class Facts:
             facts.append(OwnerFact(p, status, deactivated, owner))
         return facts
 
+    def people_of_owner(self, owner: str) -> list[OwnerFact]:
+        """The people one resolved owner stands for (a team: its named owners, else its
+        members), each with their status; memoised with owner_people's table."""
+        per_owner = self.__dict__.setdefault("_memo_people_for_owner", {})
+        found = per_owner.get(owner)
+        if found is None:
+            found = per_owner[owner] = self._people_for_owner(owner)
+        return found
+
+    def departed_owners(self, node_id: str) -> list[OwnerFact]:
+        """Every departed person a node's ownership resolves to, with a known departure
+        time: a person owner who left, and the people of an owning team when none of
+        that team's people is active (a team one owner of which left keeps the others)."""
+        out: dict[str, OwnerFact] = {}
+        for owner in self.owners(node_id):
+            group = self.people_of_owner(owner)
+            if owner not in {o.person for o in group} and any(o.status == "active" for o in group):
+                continue
+            for o in group:
+                if o.status == "inactive" and o.deactivated_at:
+                    out.setdefault(o.person, o)
+        return [out[k] for k in sorted(out)]
+
     def owner_status(self, node_id: str) -> str:
         """The best status among resolved owners: active, unverified, inactive, or none."""
         statuses = {o.status for o in self.owner_people(node_id)}
@@ -502,6 +527,19 @@ class Facts:
     def usage_rows(self, node_id: str) -> list[UsageRecord]:
         return self.usage_by_subject.get(node_id, [])
 
+    @cached_property
+    def usage_by_account(self) -> Mapping[str, list[UsageRecord]]:
+        """Rows by the account a vendor attributes them to (OpenAI user_id, LiteLLM
+        user), whatever key they were made with: an account's own activity."""
+        return RowsBy(self._usage, self._usage.by_account)
+
+    def usage_rows_naming(self, node_id: str) -> list[UsageRecord]:
+        """Usage rows made with a credential or attributed to an account."""
+        seen = {id(r): r for r in self.usage_by_credential.get(node_id, [])}
+        for r in self.usage_by_account.get(node_id, []):
+            seen.setdefault(id(r), r)
+        return list(seen.values())
+
     def has_usage(self, node_id: str) -> bool:
         return node_id in self._usage.by_subject.of
 
@@ -520,10 +558,12 @@ class Facts:
             return None
         c = u.cols
         days = sorted({c.day[i] for i in rows})
-        return {"usd": round(self._subject_usd(None).get(node_id, 0.0), 2), "days": len(days),
-                "first_day": days[0], "last_day": days[-1],
-                "models": sorted({c.model[i] for i in rows}),
-                "requests": sum(c.requests[i] for i in rows), "sources": sorted({c.source[i] for i in rows})}
+        return _say_unpriced({"usd": round(self._subject_usd(None).get(node_id, 0.0), 2), "days": len(days),
+                              "first_day": days[0], "last_day": days[-1],
+                              "models": sorted({c.model[i] for i in rows}),
+                              "requests": sum(c.requests[i] for i in rows),
+                              "sources": sorted({c.source[i] for i in rows})},
+                             {c.model[i] for i in rows if not u.priced_list[i]})
 
     def usage_summaries(self):
         """usage_summary as a function: the same sets and sums, each column of a
@@ -533,6 +573,7 @@ class Facts:
         rows_of = u.by_subject.rows
         usd = self._subject_usd(None)
         day, model, source, requests = c.day, c.model, c.source, c.requests
+        priced = u.priced_list
 
         def summary(node_id: str) -> dict[str, Any] | None:
             rows = rows_of(node_id)
@@ -540,13 +581,16 @@ class Facts:
                 return None
             if len(rows) == 1:
                 i = rows[0]
-                return {"usd": round(usd.get(node_id, 0.0), 2), "days": 1, "first_day": day[i], "last_day": day[i],
-                        "models": [model[i]], "requests": sum((requests[i],)), "sources": [source[i]]}
+                return _say_unpriced({"usd": round(usd.get(node_id, 0.0), 2), "days": 1, "first_day": day[i],
+                                      "last_day": day[i], "models": [model[i]], "requests": sum((requests[i],)),
+                                      "sources": [source[i]]}, () if priced[i] else (model[i],))
             pick = itemgetter(*rows)
             days = sorted(set(pick(day)))
-            return {"usd": round(usd.get(node_id, 0.0), 2), "days": len(days), "first_day": days[0],
-                    "last_day": days[-1], "models": sorted(set(pick(model))), "requests": sum(pick(requests)),
-                    "sources": sorted(set(pick(source)))}
+            return _say_unpriced({"usd": round(usd.get(node_id, 0.0), 2), "days": len(days), "first_day": days[0],
+                                  "last_day": days[-1], "models": sorted(set(pick(model))),
+                                  "requests": sum(pick(requests)), "sources": sorted(set(pick(source)))},
+                                 () if all(pick(priced)) else
+                                 {m for m, p in zip(pick(model), pick(priced)) if not p})
         return summary
 
     def usage_projects_all(self):
@@ -1055,3 +1099,20 @@ def _budgets_of(v: NodeView) -> list[Budget]:
         if val is not None:
             out.append(Budget(v.id, key, val, "month"))
     return out
+
+
+def _say_unpriced(summary: dict[str, Any], unpriced) -> dict[str, Any]:
+    """A usage summary with models that have no price says so (`price: unpriced` and
+    which models): their USD is not in `usd`, never a silent $0."""
+    if unpriced:
+        summary["price"] = "unpriced"
+        summary["unpriced_models"] = sorted(unpriced)
+    return summary
+
+
+def is_placeholder(view: NodeView) -> bool:
+    """An id a sample only references (a grant's client, a group member, an alias no
+    source lists): the graph keeps a stub for it, and no rule makes findings about it.
+    (Keys that usage rows name but no listing does are `usage_only` subjects, not this.)"""
+    props = view.properties
+    return bool(props.get("stub")) and not props.get("usage_only")

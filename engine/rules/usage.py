@@ -9,6 +9,8 @@ the other (np.bincount accumulates sequentially), as the record loops did.
 """
 from __future__ import annotations
 
+from functools import cached_property
+
 from collections.abc import Mapping
 from datetime import date
 from itertools import repeat
@@ -27,6 +29,14 @@ def _int64(values) -> np.ndarray:
     except (TypeError, ValueError, OverflowError):
         return np.array([int(v or 0) for v in values], dtype=np.int64)
 
+
+
+def unpriced_said(row: dict[str, Any]) -> dict[str, Any]:
+    """A usage row's evidence: one with no USD (no vendor figure, no price) says
+    `price: unpriced`, never a silent $0."""
+    if row["usd"] is None:
+        row["price"] = "unpriced"
+    return row
 
 class _Groups:
     """Row indexes per key (first-seen order of keys, stored order of rows)."""
@@ -182,14 +192,16 @@ class UsageIndex:
         usd, priced = self.usd_list, self.priced_list
         if len(rows) == 1:
             i = rows[0]
-            return [{"source": c.source[i], "day": c.day[i], "model": c.model[i], "credential_id": c.credential_id[i],
-                     "project_id": c.project_id[i], "account_id": c.account_id[i], "input_tokens": c.input_tokens[i],
-                     "output_tokens": c.output_tokens[i], "requests": c.requests[i],
-                     "usd": round(usd[i], 4) if priced[i] else None}]
+            return [unpriced_said({"source": c.source[i], "day": c.day[i], "model": c.model[i],
+                                   "credential_id": c.credential_id[i], "project_id": c.project_id[i],
+                                   "account_id": c.account_id[i], "input_tokens": c.input_tokens[i],
+                                   "output_tokens": c.output_tokens[i], "requests": c.requests[i],
+                                   "usd": round(usd[i], 4) if priced[i] else None})]
         # Each column gathered at once (C level), then one dict per row.
         pick = itemgetter(*rows)
-        return [{"source": s, "day": d, "model": m, "credential_id": cred, "project_id": proj, "account_id": acct,
-                 "input_tokens": inp, "output_tokens": out, "requests": req, "usd": round(u, 4) if p else None}
+        return [unpriced_said({"source": s, "day": d, "model": m, "credential_id": cred, "project_id": proj,
+                               "account_id": acct, "input_tokens": inp, "output_tokens": out, "requests": req,
+                               "usd": round(u, 4) if p else None})
                 for s, d, m, cred, proj, acct, inp, out, req, u, p in zip(
                     pick(c.source), pick(c.day), pick(c.model), pick(c.credential_id), pick(c.project_id),
                     pick(c.account_id), pick(c.input_tokens), pick(c.output_tokens), pick(c.requests), pick(usd),
@@ -221,6 +233,12 @@ class UsageIndex:
         order, bounds = self._recent
         a, b = bounds[c], bounds[c + 1]
         return order[max(a, b - limit):b]
+
+    @cached_property
+    def by_account(self) -> "_Groups":
+        """Rows grouped by the account a vendor attributes them to (built on first use:
+        only the departure rules and the trace ask)."""
+        return _Groups([a or None for a in self.cols.account_id])
 
     def usd_or_zero(self) -> np.ndarray:
         return self.usd      # unpriced rows hold 0.0 already

@@ -7,10 +7,12 @@ return the same answers on the same data (tests/test_parity.py).
 from __future__ import annotations
 
 import json
+import threading
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..model import LoadResult, Records
 
@@ -21,7 +23,9 @@ class NodeView:
     id: str
     kind: str
     name: str | None
-    active: bool
+    # None only when the source lists the node without its status (properties
+    # `status_known: false`, e.g. a Graph user listing without `accountEnabled`).
+    active: bool | None
     properties: dict[str, Any]
     sources: list[str] = field(default_factory=list)
     removed_at: str | None = None
@@ -97,6 +101,9 @@ class UsageTotal:
     priced_written: int
     priced_output: int
     vendor_usd: float | None
+    # Rows whose vendor report states no request count (`requests_known: false`):
+    # their `requests` 0 is unknown, not zero.
+    requests_unknown: int = 0
 
     def sort_key(self) -> tuple:
         return tuple("" if v is None else v for v in (
@@ -162,7 +169,7 @@ def usage_totals_of(rows: Iterable[UsageRecord]) -> list[UsageTotal]:
         key = (r.source, r.model, r.credential_id, r.project_id, r.account_id, vendor)
         g = groups.get(key)
         if g is None:
-            g = groups[key] = [0] * 9 + [[]]
+            g = groups[key] = [0] * 9 + [[], 0]
         cached = max(int(r.cached_input_tokens or 0), 0)
         written = max(cache_write_tokens(r.properties), 0)
         g[0] += 1
@@ -176,7 +183,9 @@ def usage_totals_of(rows: Iterable[UsageRecord]) -> list[UsageTotal]:
         g[8] += max(int(r.output_tokens or 0), 0)
         if vendor:
             g[9].append(float(r.vendor_usd))
-    out = [UsageTotal(*key[:5], key[5], *g[:9], math.fsum(g[9]) if key[5] else None)
+        if r.properties and r.properties.get("requests_known") is False:
+            g[10] += 1
+    out = [UsageTotal(*key[:5], key[5], *g[:9], math.fsum(g[9]) if key[5] else None, g[10])
            for key, g in groups.items()]
     out.sort(key=UsageTotal.sort_key)
     return out
@@ -213,6 +222,14 @@ def resync_windows(records: Records) -> dict[str, tuple[str, str] | None]:
     return out
 
 
+@dataclass
+class Pin:
+    """What one reader (a request's thread) is held to: the generation it reads and,
+    once asked for, that generation's in-memory graph."""
+    generation: int
+    graph: Any = None
+
+
 class StoreError(Exception):
     """A store could not be opened or written; the message says why, for a user."""
 
@@ -231,9 +248,50 @@ class Store(ABC):
         removed_at). A failure leaves the store exactly as it was."""
 
     # --- reads --------------------------------------------------------------
-    @abstractmethod
     def generation(self) -> int:
-        """Bumped by every committed load; readers use it to invalidate caches."""
+        """Bumped by every committed load; readers use it to invalidate caches. Inside
+        `pin()` it is the pinned generation, whatever has committed since."""
+        pin = self.pinned()
+        return pin.generation if pin is not None else self.live_generation()
+
+    @abstractmethod
+    def live_generation(self) -> int:
+        """The generation a read made now by this thread sees (inside the embedded
+        store's read snapshot, the snapshot's own), never a remembered value."""
+
+    # --- one generation per reader ------------------------------------------
+    # A GraphQL request reads one data generation from start to end: it runs inside
+    # `pin()`, which holds the store's read snapshot where the store has one (SQLite)
+    # and keeps this thread on one in-memory graph; `reads_at` says afterwards whether
+    # every read really saw the pinned generation (a store without a snapshot spanning
+    # several queries, Neo4j, answers False when a load committed meanwhile).
+    def pinned(self) -> "Pin | None":
+        local = self.__dict__.get("_pin_local")
+        return getattr(local, "pin", None) if local is not None else None
+
+    @contextmanager
+    def pin(self) -> Iterator["Pin"]:
+        """Pin this thread to one generation until the block ends (re-entrant)."""
+        current = self.pinned()
+        if current is not None:
+            yield current
+            return
+        local = self.__dict__.setdefault("_pin_local", threading.local())
+        with self.read_snapshot():
+            local.pin = Pin(self.live_generation())
+            try:
+                yield local.pin
+            finally:
+                local.pin = None
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Reads inside see one committed state where the store can hold one."""
+        yield
+
+    def reads_at(self, generation: int) -> bool:
+        """Whether reads made since `generation` was read all saw that generation."""
+        return self.live_generation() == generation
 
     @abstractmethod
     def get_node(self, node_id: str, include_removed: bool = False) -> NodeView | None: ...

@@ -461,7 +461,9 @@ class Neo4jStore(Store):
                   "account_id": u.account_id, "input_tokens": u.input_tokens,
                   "output_tokens": u.output_tokens, "cached_input_tokens": u.cached_input_tokens,
                   "requests": u.requests, "vendor_usd": u.vendor_usd,
-                  "cache_write_tokens": self._cache_write(u.properties)} for u in records.usage]
+                  "cache_write_tokens": self._cache_write(u.properties),
+                  "requests_unknown": 1 if u.properties.get("requests_known") is False else 0}
+                 for u in records.usage]
         costs = [{**base(_key(c.key()), c.day.isoformat(), c.properties), "scope_id": c.scope_id,
                   "line_item": c.line_item, "usd": c.usd} for c in records.costs]
         activity = [{**base(_key(a.key()), a.day.isoformat(), a.properties), "actor_id": a.actor_id,
@@ -501,7 +503,7 @@ class Neo4jStore(Store):
         return {k: removed[k] for k in order if k in removed}
 
     # --- reads --------------------------------------------------------------
-    def generation(self) -> int:
+    def live_generation(self) -> int:
         rows = self._query("MATCH (m:BurnpathMeta {key: 'generation'}) RETURN m.value AS v")
         return int(rows[0]["v"]) if rows else 0
 
@@ -603,13 +605,21 @@ class Neo4jStore(Store):
         """The engine's in-memory graph of this database, for analyses not pushed
         down yet; built once per generation (a load hands over the one it derived)."""
         from ..graph import MemoryGraph
-        gen = self.generation()
+        pin = self.pinned()
+        if pin is not None and pin.graph is not None:
+            return pin.graph
+        gen = self.live_generation()      # what a build reads now, pinned or not
         with self._graph_lock:
             if self._graph is None or self._graph_gen != gen:
                 self.graph_builds += 1
                 self._graph = MemoryGraph.from_store(self)
                 self._graph_gen = gen
-            return self._graph
+            graph = self._graph
+        if pin is not None:
+            # Built from what is committed now: a load committing after the pin shows
+            # in reads_at, and the request is run again.
+            pin.graph = graph
+        return graph
 
     def data_as_of(self):
         """"Now" of the data (the latest timestamp, as MemoryGraph.as_of), as the last
@@ -691,13 +701,17 @@ class Neo4jStore(Store):
                sum(c) AS priced_cached, sum(w) AS priced_written,
                sum(CASE WHEN u.output_tokens > 0 THEN u.output_tokens ELSE 0 END) AS priced_output,
                collect(u.vendor_usd) AS vendor_values,
-               sum(CASE WHEN u.cache_write_tokens IS NULL
-                        AND u.properties CONTAINS 'cache_creation_input_tokens' THEN 1 ELSE 0 END) AS legacy
+               sum(coalesce(u.requests_unknown, 0)) AS requests_unknown,
+               sum(CASE WHEN (u.cache_write_tokens IS NULL
+                              AND u.properties CONTAINS 'cache_creation_input_tokens')
+                          OR (u.requests_unknown IS NULL AND u.properties CONTAINS 'requests_known')
+                        THEN 1 ELSE 0 END) AS legacy
     """
 
     _TOTAL_FIELDS = ("source", "model", "credential_id", "project_id", "account_id", "vendor", "rows",
                      "input_tokens", "output_tokens", "cached_input_tokens", "requests", "priced_uncached",
-                     "priced_cached", "priced_written", "priced_output", "vendor_values", "legacy")
+                     "priced_cached", "priced_written", "priced_output", "vendor_values", "requests_unknown",
+                     "legacy")
 
     def usage_totals(self, start=None, end=None) -> list[UsageTotal]:
         import math
@@ -715,7 +729,8 @@ class Neo4jStore(Store):
                           r["vendor"], r["rows"], r["input_tokens"], r["output_tokens"],
                           r["cached_input_tokens"], r["requests"], r["priced_uncached"], r["priced_cached"],
                           r["priced_written"], r["priced_output"],
-                          math.fsum(float(v) for v in r["vendor_values"]) if r["vendor"] else None)
+                          math.fsum(float(v) for v in r["vendor_values"]) if r["vendor"] else None,
+                          r["requests_unknown"])
                for r in rows]
         out.sort(key=UsageTotal.sort_key)
         return out

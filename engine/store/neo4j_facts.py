@@ -20,7 +20,7 @@ from functools import cached_property
 from typing import Iterable
 
 from ..model import EDGE_KINDS, IDENTITY_KINDS, NodeKind
-from ..rules.facts import Environments, Facts, OwnerFact
+from ..rules.facts import Environments, Facts, OwnerFact, is_placeholder
 from ..rules.models import SENSITIVITY_ORDER
 from ..spend import Attributor
 from .base import EdgeView, NodeView
@@ -59,7 +59,7 @@ class Neo4jFacts(Facts):
         by_kind = {k: self.reads.subjects(k) for k in dict.fromkeys(kinds)}
         out: list[NodeView] = []
         for kind in kinds:
-            out.extend(by_kind[kind])
+            out.extend(v for v in by_kind[kind] if not is_placeholder(v))
             if kind == NodeKind.Credential.value:
                 out.extend(self.usage_only.values())
         out.sort(key=lambda v: v.id)

@@ -12,6 +12,7 @@ import json
 import operator
 import sqlite3
 import threading
+import weakref
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -112,6 +113,17 @@ def _key(parts: tuple) -> str:
     return "\x1f".join(parts)
 
 
+def row_active(active: int | None, removed_at: str | None, props: dict[str, Any]) -> bool | None:
+    """A one-source node's `active`: the source's word (None: it says nothing, so
+    active), except that a node listed without its status (`status_known: false`) is
+    unknown (None), not active."""
+    if removed_at:
+        return False
+    if active is None:
+        return None if props.get("status_known") is False else True
+    return active != 0
+
+
 def merge_contributions(rows: list[tuple]) -> NodeView:
     """rows: (id, source, kind, name, active, properties_json, removed_at, enrichment),
     one per source."""
@@ -119,9 +131,9 @@ def merge_contributions(rows: list[tuple]) -> NodeView:
         # Most nodes have one source: no sorting, no merging.
         r = rows[0]
         removed_at = r[6]
-        return NodeView(id=r[0], kind=r[2], name=r[3] or None,
-                        active=r[4] != 0 and not removed_at, properties=_loads(r[5]),
-                        sources=[r[1]], removed_at=removed_at)
+        props = _loads(r[5])
+        return NodeView(id=r[0], kind=r[2], name=r[3] or None, active=row_active(r[4], removed_at, props),
+                        properties=props, sources=[r[1]], removed_at=removed_at)
     rows = sorted(rows, key=lambda r: (SOURCE_PRIORITY.get(r[1], 0), r[1]))
     live = [r for r in rows if r[6] is None]
     # Enrichment alone does not keep alive a node its real source has removed.
@@ -139,7 +151,10 @@ def merge_contributions(rows: list[tuple]) -> NodeView:
         if r[4] == 0:
             inactive = True
     removed_at = None if live else max(r[6] for r in rows if r[6] is not None)
-    return NodeView(id=rows[0][0], kind=kind, name=name, active=not inactive and not removed_at,
+    active = not inactive and not removed_at
+    if active and all(r[4] is None for r in use) and props.get("status_known") is False:
+        active = None
+    return NodeView(id=rows[0][0], kind=kind, name=name, active=active,
                     properties=props, sources=[r[1] for r in use], removed_at=removed_at)
 
 
@@ -166,6 +181,8 @@ class SQLiteStore(Store):
         self._graph = None
         self._graph_gen = -1
         self._graph_lock = threading.Lock()
+        self._previous_graph = lambda: None   # weak reference to the outgoing generation's graph
+        self._previous_gen = -1
         # The built graph is cached beside the file per generation (engine.graph_cache).
         self.use_graph_cache = str(path) != ":memory:"
         self.graph_source: str | None = None     # "cache" or "rows": how the graph was last loaded
@@ -247,7 +264,7 @@ class SQLiteStore(Store):
         return self.write_prepared(prepared, complete)
 
     # --- reads --------------------------------------------------------------
-    def generation(self) -> int:
+    def live_generation(self) -> int:
         row = self._conn().execute("SELECT value FROM meta WHERE key='generation'").fetchone()
         return int(row[0]) if row else 0
 
@@ -354,20 +371,43 @@ class SQLiteStore(Store):
     def graph(self):
         """The in-memory graph for the current generation (loaded once per generation:
         from the graph cache beside the file when it matches, else built from the rows
-        and cached; see engine.graph_cache)."""
+        and cached; see engine.graph_cache). A pinned reader (Store.pin) keeps the
+        graph of its own generation for the whole pin."""
+        pin = self.pinned()
+        if pin is not None and pin.graph is not None:
+            return pin.graph
         gen = self.generation()
         with self._graph_lock:
-            if self._graph is None or self._graph_gen != gen:
-                self._graph = None      # let the old generation go before building the new
-                self._graph, self._graph_gen = self._load_graph()
+            graph = self._graph_of(gen, pinned=pin is not None)
+        if pin is not None:
+            pin.graph = graph
+        return graph
+
+    def _graph_of(self, gen: int, pinned: bool):
+        if self._graph is not None and self._graph_gen == gen:
             return self._graph
+        previous = self._previous_graph() if self._previous_gen == gen else None
+        if previous is not None:
+            return previous
+        if self._graph is not None and self._graph_gen > gen:
+            if not pinned:
+                return self._graph          # an unpinned reader takes the newest there is
+            # A reader pinned before a newer load committed: its generation is built
+            # for it alone; the newer graph (and the cache file) stay as they are.
+            return self._load_graph(save=False)[0]
+        if self._graph is not None:
+            # Readers still pinned to the outgoing generation keep it alive; nobody else does.
+            self._previous_graph, self._previous_gen = weakref.ref(self._graph), self._graph_gen
+        self._graph = None      # let the old generation go before building the new
+        self._graph, self._graph_gen = self._load_graph()
+        return self._graph
 
     def prepare_graph(self) -> None:
         """Build the current generation's graph and its cache file (end of an ingest):
         the next process to open this store maps the cache in instead of rebuilding."""
         self.graph()
 
-    def _load_graph(self):
+    def _load_graph(self, save: bool = True):
         import gc as _gc
         from .. import graph_cache
         from ..graph import MemoryGraph
@@ -395,7 +435,7 @@ class SQLiteStore(Store):
             if began and conn.in_transaction:
                 conn.execute("COMMIT")
         if built:
-            if self.use_graph_cache:
+            if self.use_graph_cache and save:
                 t, c = time.perf_counter(), time.process_time()
                 # Served as a load from the file just written would give it: views
                 # and edges stay columns until asked for, so the millions of objects

@@ -48,7 +48,9 @@ def collect(out: Path, args) -> dict[str, int]:
         save("organizations/usage_report/messages",
              follow(client, "organizations/usage_report/messages",
                     {"starting_at": start, "ending_at": end, "bucket_width": "1d",
-                     "group_by[]": ["api_key_id", "workspace_id", "model"], "limit": 31},
+                     # account_id / service_account_id: whose usage a row without a key is
+                     "group_by[]": ["api_key_id", "workspace_id", "model", "account_id",
+                                    "service_account_id"], "limit": 31},
                     "page", report_cursor))
         save("organizations/cost_report",
              follow(client, "organizations/cost_report",
