@@ -25,6 +25,7 @@ VERBS = [
     "api.findings_cli",
     "api.runs_cli",
     "api.drift_cli",
+    "api.lookup_cli",
     "api.serve_cli",
     "api.collect_cli",
     "api.alert_cli",

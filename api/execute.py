@@ -23,6 +23,7 @@ from . import limits as limits_mod
 from .context import RequestContext, admin_refusal
 from .errors import BAD_INPUT, FORBIDDEN, LIMIT_EXCEEDED, error, format_errors
 from .limits import Limits
+from .lookup_fields import inline_secret_refusal
 from .schema import schema as default_schema
 
 _INTROSPECTION_OFF_RULES = (*specified_rules, NoSchemaIntrospectionCustomRule)
@@ -90,6 +91,9 @@ def run(engine: Engine, document: Any, variables: Optional[dict[str, Any]] = Non
         return _fail(error("variables must be a JSON object", BAD_INPUT), mask)
     if operation_name is not None and not isinstance(operation_name, str):
         return _fail(error("operationName must be a string", BAD_INPUT), mask)
+    refusal = inline_secret_refusal(document, over_get=queries_only)   # before any cache sees it
+    if refusal:
+        return _fail(error(refusal, BAD_INPUT), mask)
     try:
         doc = _parse(document)
     except GraphQLError as exc:

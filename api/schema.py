@@ -33,7 +33,7 @@ from .errors import BAD_INPUT, LIMIT_EXCEEDED, NOT_FOUND, error
 from .limits import Limits
 from .redact import redact, redact_text
 from .mutations import ApiToken, Mutation, api_tokens
-from . import spend_fields, time_fields, trace_types
+from . import lookup_fields, spend_fields, time_fields, trace_types
 from .risk_types import NodeOrder
 from .time_fields import AS_OF_HELP, at_engine
 
@@ -891,6 +891,10 @@ class Query:
     claude_code_activity = strawberry.field(
         resolver=spend_fields.claude_code_activity,
         description="Claude Code activity per person and day (sessions, lines, tool actions); not spend.")
+    lookup_secret = strawberry.field(
+        resolver=lookup_fields.lookup_secret,
+        description="The credentials a secret matches (sha256, vendor prefix + last four, vendor hint), "
+                    "strongest first. Pass it in a variable over POST; it is never stored or logged.")
 
     # Issue 16: time (resolvers in api/time_fields.py).
     ingest_runs = strawberry.field(

@@ -6,8 +6,10 @@ from pathlib import Path
 
 class IngestError(Exception):
     def __init__(self, path: str | Path, problem: str):
+        from engine.secret_scrub import scrub_text
         self.path = str(path)
-        self.problem = problem
+        # A problem may quote the value it could not read: a secret in it is reduced.
+        self.problem = scrub_text(str(problem))
         super().__init__(f"{self.path}: {problem}")
 
     def __reduce__(self):

@@ -3,11 +3,14 @@ the older v7 lower-case ones).
 
 Each finding is a SecretExposure `gitleaks:finding:<Fingerprint>` (v7 and reports
 without a fingerprint: `<commit>:<file>:<rule>:<line>`, gitleaks' own recipe). Kept:
-rule, description, file, line, commit, repository (from `Link`, else v7 `repo`),
-author, email, date, message, tags, entropy. Never kept: `Secret`, `Match` (`Match`
-holds the secret with context): the secret is reduced to a redacted form and, when the
-report holds it raw, its sha256 (see ingest.exposures). gitleaks does not verify
-secrets: `verified` is false.
+rule, description, file, line, columns, commit, repository (from `Link`, else v7
+`repo`/`repoURL`), author, email, date, message, tags (a v7 comma-separated string
+becomes a list), entropy, and every other field under its own name. Never kept:
+`Secret`, `Match`, `Line` (v8) and `offender`, `line` (v7): they hold the secret (with
+its context). The secret is reduced to what engine.secret_hints allows and, when the
+report holds it raw, its sha256 (see ingest.exposures); a generic rule's v7 offender
+(`key = '…'`) is reduced to the value it assigns. gitleaks does not verify secrets:
+`verified` is false.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from engine.model import Node, NodeKind, Records
 
 from .accounts import clean, ts
 from .errors import IngestError
-from .exposures import secret_properties
+from .exposures import finding_objects, secret_properties
 from .files import read_json
 
 SOURCE = "gitleaks"
@@ -28,6 +31,20 @@ _REPO_URL = re.compile(r"^(?:https?://|git@)[^/:]+[/:]([^/]+)/([^/#?]+?)(?:\.git
 def repository_from_url(url: object) -> str | None:
     m = _REPO_URL.match(str(url or ""))
     return f"{m.group(1)}/{m.group(2)}" if m else None
+
+
+# Fields that hold the secret: never kept, not even scrubbed.
+_SECRET_FIELDS = {"Secret", "Match", "Line", "offender", "line"}
+_MAPPED = {"RuleID", "rule", "Description", "File", "file", "Commit", "commit", "StartLine", "EndLine",
+           "lineNumber", "Fingerprint", "Link", "leakURL", "repo", "repoURL", "Author", "author", "Email",
+           "email", "Date", "date", "Message", "commitMessage", "Tags", "tags", "Entropy", "StartColumn",
+           "EndColumn", "SymlinkFile"}
+
+
+def _tags(value: object) -> list | None:
+    if isinstance(value, str):      # v7: "key, AWS"
+        return [t.strip() for t in value.split(",") if t.strip()] or None
+    return value or None
 
 
 def _finding(rec: Records, f: dict, path: Path, n: int) -> None:
@@ -49,9 +66,11 @@ def _finding(rec: Records, f: dict, path: Path, n: int) -> None:
             "repository": repository_from_url(link) or f.get("repo") or repository_from_url(f.get("repoURL")),
             "link": link, "author": f.get("Author") or f.get("author"),
             "email": f.get("Email") or f.get("email"), "date": ts(f.get("Date") or f.get("date")),
-            "message": f.get("Message") or f.get("commitMessage"), "tags": f.get("Tags") or f.get("tags") or None,
-            "entropy": f.get("Entropy"), "fingerprint": fingerprint, "verified": False,
-            "report": path.name, **secret})))
+            "message": f.get("Message") or f.get("commitMessage"), "tags": _tags(f.get("Tags") or f.get("tags")),
+            "entropy": f.get("Entropy"), "start_column": f.get("StartColumn"), "end_column": f.get("EndColumn"),
+            "symlink_file": f.get("SymlinkFile") or None, "repository_url": f.get("repoURL"),
+            **{k: v for k, v in f.items() if k not in _MAPPED and k not in _SECRET_FIELDS},
+            "fingerprint": fingerprint, "verified": False, "report": path.name, **secret})))
 
 
 def _masked_match(match: object) -> str | None:
@@ -73,11 +92,6 @@ def ingest(root: Path, only: set[Path] | None = None) -> Records:
         body = read_json(path)
         if body is None:
             continue
-        if not isinstance(body, list):
-            raise IngestError(path, f"expected a gitleaks report (a JSON array of findings), "
-                                    f"got {type(body).__name__}")
-        for n, f in enumerate(body, 1):
-            if not isinstance(f, dict):
-                raise IngestError(path, f"finding {n}: expected an object, got {type(f).__name__}")
+        for n, f in finding_objects(path, body, "a gitleaks report (a JSON array of findings)", "finding"):
             _finding(rec, f, path, n)
     return rec

@@ -327,6 +327,8 @@ class Neo4jStore(Store):
 
     # --- writes -------------------------------------------------------------
     def load(self, records: Records, complete: bool) -> LoadResult:
+        from ..secret_scrub import scrub_records
+        scrub_records(records)      # no secret value reaches the database (engine.secret_scrub)
         run_id = uuid.uuid4().hex
         # The time the load is observed at: its sync run's (engine.history.sync), else now.
         sync_id, now = self.sync if self.sync is not None else (None, _now())
@@ -363,9 +365,15 @@ class Neo4jStore(Store):
         # it; taken out of the store so that a retried attempt never reuses one a
         # rolled-back attempt changed (load() puts the committed one back).
         mirror, self._mirror = self._mirror, None
-        if mirror is None or (mirror.gen, mirror.token) != (gen - 1, rec["t"]) or mirror.token is None:
+        from .neo4j_write import rescrub_mirror, rescrub_rows, scrub_version
+        stale_rule = scrub_version(tx) is False
+        if (stale_rule or mirror is None or (mirror.gen, mirror.token) != (gen - 1, rec["t"])
+                or mirror.token is None):
             mirror = read_mirror(tx, gen - 1, rec["t"])
             self.state_reads += 1
+        if stale_rule:      # rows written under an older secret-reduction rule: scrubbed again
+            rescrub_mirror(mirror)
+            rescrub_rows(tx, self._batches)
         # A source's first load: none of its rows can exist yet.
         seen = tx.run("MATCH (r:IngestRun {source: $source}) RETURN r.id LIMIT 1", source=source).peek()
         tx.run("CREATE (r:IngestRun {id: $id, source: $source, started_at: $now, complete: $complete, "
@@ -528,6 +536,20 @@ class Neo4jStore(Store):
         if not rows or not (rows[0]["live"] or include_removed):
             return None
         return _view_of(node_id, rows[0]["v"])
+
+    def secret_candidates(self, kinds: tuple[str, ...], digest: str, key_id: str | None,
+                          last4: str) -> list[str]:
+        """Ids of live nodes of `kinds` that may match a secret (engine.lookup decides):
+        its hash, its AWS key id, or a stored hint or last4 ending in its last four.
+        Only the hash, the key id and the last four are sent, never the value."""
+        from ..lookup import HINT_KEYS
+        kinds = [k for k in kinds if k in KIND_LABELS]
+        rows = self._query(
+            "MATCH (n:Node) WHERE n.kind IN $kinds AND n.live AND (n.sha256 = $h OR n.token = $h "
+            "OR n.token_hash = $h OR n.id = 'litellm:key:' + $h OR ($kid IS NOT NULL AND n.key_id = $kid) "
+            "OR n.last4 = $l4 OR any(k IN $keys WHERE n[k] ENDS WITH $l4)) RETURN n.id AS id ORDER BY id",
+            kinds=kinds, h=digest, kid=key_id, l4=last4, keys=list(HINT_KEYS))
+        return [r["id"] for r in rows]
 
     def list_nodes(self, kind: str | None, offset: int, limit: int,
                    include_removed: bool = False) -> tuple[list[NodeView], int]:

@@ -107,6 +107,59 @@ def read_mirror(tx, gen: int, token: str | None) -> Mirror:
 EDGE_KIND_NAMES = frozenset(k.value for k in EdgeKind)
 
 
+def scrub_version(tx) -> bool:
+    """Whether the database's rows passed the current secret-reduction rule
+    (engine.secret_scrub); False for a store written before it (or empty)."""
+    from ..secret_scrub import SCRUB_META_KEY, SCRUB_VERSION
+    rec = tx.run("MATCH (m:BurnpathMeta {key: $k}) RETURN m.value AS v", k=SCRUB_META_KEY).single()
+    return rec is not None and rec["v"] == SCRUB_VERSION
+
+
+def rescrub_mirror(m: Mirror) -> None:
+    """Every source's statements read back from an older store, scrubbed again in
+    place: the load's diff then rewrites each element whose properties change."""
+    from ..secret_scrub import HINTED_KINDS, rescrub_name, scrub_props
+    for contribs in m.node_src.values():
+        for c in contribs.values():
+            props = scrub_props(c["properties"], c["kind"] in HINTED_KINDS)
+            if props is not None:
+                c["properties"] = props
+            name = rescrub_name(c.get("name"))
+            if name is not None:
+                c["name"] = name
+    for contribs in m.edge_src.values():
+        for c in contribs.values():
+            props = scrub_props(c["properties"])
+            if props is not None:
+                c["properties"] = props
+
+
+def rescrub_rows(tx, batches) -> None:
+    """Usage, cost, activity rows and settings of an older store scrubbed again; then
+    the store is marked as at the current rule."""
+    from ..secret_scrub import SCRUB_META_KEY, SCRUB_VERSION, rescrub_json
+    from .neo4j import _dumps
+    for label, field in (("UsageRow", "properties"), ("CostRow", "properties"),
+                         ("ActivityRow", "properties"), ("Setting", "value")):
+        changed = []
+        for r in tx.run(f"MATCH (u:{label}) RETURN u.uid AS uid, u.{field} AS text"):
+            text = r["text"]
+            if not isinstance(text, str):
+                continue
+            if field == "value":
+                props = rescrub_json('{"v":' + text + "}")
+                new = _dumps(props["v"]) if props is not None else None
+            else:
+                props = rescrub_json(text)
+                new = _dumps(props) if props is not None else None
+            if new is not None:
+                changed.append({"uid": r["uid"], "text": new})
+        for batch in batches(changed):
+            tx.run(f"UNWIND $rows AS row MATCH (u:{label} {{uid: row.uid}}) SET u.{field} = row.text",
+                   rows=batch).consume()
+    tx.run("MERGE (m:BurnpathMeta {key: $k}) SET m.value = $v", k=SCRUB_META_KEY, v=SCRUB_VERSION).consume()
+
+
 def _kind_name(kind) -> str:
     return kind if type(kind) is str else kind._value_    # (Enum.value's descriptor is slow)
 

@@ -52,7 +52,9 @@ SORT_ROWS = True     # see the module doc
 
 
 def prepare(records: Records, sort: bool = SORT_ROWS) -> PreparedLoad:
+    from ..secret_scrub import scrub_records
     from .sqlite import _dumps, _key
+    scrub_records(records)      # no secret value reaches a row (engine.secret_scrub)
     source = records.source
     run_id = uuid.uuid4().hex
     dumps = _dumps
@@ -193,6 +195,7 @@ def write(conn, prep: PreparedLoad, complete: bool, sync: tuple[str, str] | None
         # (every row of a source is written by a load that records its run), and the
         # full-table scans that look for stale rows can be skipped.
         seen_before = conn.execute("SELECT 1 FROM runs WHERE source=? LIMIT 1", (source,)).fetchone()
+        rescrubbed = rescrub_store(conn)
         conn.execute("INSERT INTO runs(id, source, started_at, complete, files, sync_id) "
                      "VALUES (?,?,?,?,?,?)", (run_id, source, now, int(complete), prep.files, sync_id))
         set_load(conn, run_id, now)
@@ -211,8 +214,64 @@ def write(conn, prep: PreparedLoad, complete: bool, sync: tuple[str, str] | None
                      (_now(), _dumps(prep.counts), _dumps(removed), run_id))
         conn.execute("INSERT INTO meta(key, value) VALUES('generation', '1') "
                      "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+    if rescrubbed:
+        _flush_old_pages(conn)
     return LoadResult(source=source, run_id=run_id, complete=complete, counts=prep.counts,
                       removed=removed, warnings=prep.warnings, files=prep.n_files)
+
+
+def rescrub_store(conn) -> int | None:
+    """Rows written under an older secret-reduction rule scrubbed again (in the
+    caller's transaction), once per store: engine.secret_scrub. Returns the rows
+    rewritten (None when the store is at the current rule already)."""
+    from ..secret_scrub import (HINTED_KINDS, SCRUB_META_KEY, SCRUB_VERSION, rescrub_json,
+                                rescrub_name)
+    from .sqlite import _dumps
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (SCRUB_META_KEY,)).fetchone()
+    if row is not None and row[0] == SCRUB_VERSION:
+        return None
+    # Freed space is zeroed from here on, so a rewritten value leaves no copy in the file.
+    conn.execute("PRAGMA secure_delete=ON")
+    rewritten = 0
+    nodes = []
+    for nid, source, kind, name, text in conn.execute(
+            "SELECT id, source, kind, name, properties FROM node_src"):
+        props, new_name = rescrub_json(text, kind in HINTED_KINDS), rescrub_name(name)
+        if props is not None or new_name is not None:
+            nodes.append((new_name or name, _dumps(props) if props is not None else text, nid, source))
+    conn.executemany("UPDATE node_src SET name=?, properties=? WHERE id=? AND source=?", nodes)
+    rewritten += len(nodes)
+    for table, key in (("edge_src", "src, kind, dst, source"), ("usage", "source, key"),
+                       ("costs", "source, key"), ("activity", "source, key")):
+        cols = key.split(", ")
+        changed = []
+        for r in conn.execute(f"SELECT {key}, properties FROM {table}"):
+            props = rescrub_json(r[-1])
+            if props is not None:
+                changed.append((_dumps(props), *r[:-1]))
+        where = " AND ".join(f"{c}=?" for c in cols)
+        conn.executemany(f"UPDATE {table} SET properties=? WHERE {where}", changed)
+        rewritten += len(changed)
+    settings = []
+    for source, key, text in conn.execute("SELECT source, key, value FROM settings"):
+        props = rescrub_json('{"v":' + text + "}") if len(text) >= 8 else None
+        if props is not None:
+            settings.append((_dumps(props["v"]), source, key))
+    conn.executemany("UPDATE settings SET value=? WHERE source=? AND key=?", settings)
+    rewritten += len(settings)
+    conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                 (SCRUB_META_KEY, SCRUB_VERSION))
+    return rewritten
+
+
+def _flush_old_pages(conn) -> None:
+    """After a rescrub: copy the WAL back into the file and truncate it, so the old
+    values' page images leave the WAL too (best effort: a reader holding an old
+    snapshot keeps the WAL until it lets go)."""
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except Exception:       # noqa: BLE001 - busy readers: the next checkpoint does it
+        pass
 
 
 def _nothing_removed(prep: PreparedLoad) -> dict[str, int]:
