@@ -151,6 +151,16 @@ def runs_count(db: str) -> int:
         conn.close()
 
 
+def latest_run(db: str) -> dict | None:
+    """The newest recorded sync run (`burnpath runs --json`), with whether readers are
+    told the store holds a mix of two snapshots."""
+    r = cli("runs", "--db", db, "--json", "--limit", "1")
+    if r.returncode:
+        return None
+    doc = json.loads(r.stdout)
+    return {**doc["runs"][0], "mixed": doc["mixed"]} if doc["runs"] else None
+
+
 def one_round(store: Store, new: Path, refs: dict, delay: float, name: str,
               after_commits: int | None = None) -> dict:
     """One kill: after `delay` seconds, or (with `after_commits`) as soon as the ingest
@@ -191,6 +201,11 @@ def one_round(store: Store, new: Path, refs: dict, delay: float, name: str,
             n_new += got != old_src.get(source, ())
         elif got != old_src.get(source, ()):
             failures.append(f"{source}: neither its old nor its new state")
+    if killed and n_new:
+        # A run that committed some sources and died says so until a later run completes.
+        latest = latest_run(db)
+        if latest is None or latest.get("complete") or not latest.get("mixed"):
+            failures.append(f"the killed run is not flagged incomplete: {latest}")
     left = leftovers(db, proc.pid)
     if left:
         failures.append(f"left behind after the next open: {left}")
@@ -199,6 +214,8 @@ def one_round(store: Store, new: Path, refs: dict, delay: float, name: str,
         failures.append(f"re-run failed: {r.stderr.strip()[-300:]}")
     elif state(db) != refs["new"]:
         failures.append("re-run differs from a clean OLD-then-NEW ingest")
+    elif (latest := latest_run(db)) is None or not latest.get("complete") or latest.get("mixed"):
+        failures.append(f"the completed re-run is not the complete latest run: {latest}")
     outcome = ("finished before the kill" if not killed else
                "killed, nothing new written" if n_new == 0 else "killed mid-ingest")
     return {"outcome": outcome, "new_sources": n_new, "failures": failures}

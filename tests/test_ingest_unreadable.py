@@ -87,6 +87,12 @@ def test_unreadable_subdirectory_fails_the_source():
     /tmp it can reach: pytest's own are root's alone)."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("needs root and setpriv to drop to an unprivileged user")
+    probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            sys.executable, "-c", "import pydantic"], capture_output=True,
+                           env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+    if probe.returncode != 0:
+        # e.g. the interpreter and its packages live under a root-only home (/root, 0700)
+        pytest.skip("an unprivileged user cannot run this interpreter with its packages here")
     import tempfile
     tmp = tempfile.mkdtemp(prefix="burnpath-unreadable-")
     try:
@@ -116,7 +122,10 @@ def _walk_as_nobody(tmp_path):
             "except IngestError as e:\n    print(e); sys.exit(1)\n")
     r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                         sys.executable, "-c", code, str(snap / "okta")],
-                       capture_output=True, text=True, cwd=os.getcwd(), timeout=120)
+                       capture_output=True, text=True, cwd=os.getcwd(), timeout=120,
+                       # this interpreter's own import path: the unprivileged user's
+                       # interpreter may not work out root's site-packages by itself
+                       env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
     os.chmod(hidden, 0o755)
     assert r.returncode == 1, r.stdout + r.stderr
     assert str(hidden) in r.stdout and "cannot list this directory" in r.stdout

@@ -45,7 +45,7 @@ import sys  # noqa: E402
 from engine.alerts.signing import verify  # noqa: E402
 from tests.alert_receiver import Receiver  # noqa: E402
 
-FLOWS = ("demo", "ingest", "responder", "review", "ci", "alerts")
+FLOWS = ("demo", "ingest", "history", "responder", "lookup", "review", "risk", "ci", "alerts")
 
 
 def _flows() -> dict[str, list[str]]:
@@ -97,6 +97,8 @@ def test_readme_flows_run_against_a_real_store(tmp_path):
         headers, body = rx.requests[0]
         assert verify("change-me", headers, body)
     assert (work / "burnpath.db").exists() and (work / "mine.db").exists()
+    report = (work / "review.html").read_text()
+    assert "<html" in report.lower() and "<svg" in report      # the review report, pictures inline
     rows = (work / "review.csv").read_text().splitlines()
     assert rows[0].startswith("id,rule,severity") and len(rows) > 10
     assert any(f["severity"] == "critical" for f in json.loads((work / "baseline.json").read_text()))
