@@ -39,6 +39,7 @@ def test_readme_queries_run_on_the_demo(demo_engine):
 import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
+import shlex  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 
@@ -64,7 +65,8 @@ def _script(lines: list[str]) -> str:
             continue
         m = re.search(r"#\s*exits? (\d+)", line)
         expected = int(m.group(1)) if m else 0
-        out += [line, f'rc=$?; [ $rc -eq {expected} ] || {{ echo "line {n}: exit $rc, not {expected}: {line!r}" >&2; exit 99; }}']
+        said = shlex.quote(f"not {expected}: {line}")   # any quotes in the line stay inside the message
+        out += [line, f'rc=$?; [ $rc -eq {expected} ] || {{ echo "line {n}: exit $rc," {said} >&2; exit 99; }}']
     return "\n".join(out) + "\n"
 
 
