@@ -314,7 +314,7 @@ def list_cursor(index: int, item_id: str) -> str:
     return encode_cursor(f"{index}:{item_id}")
 
 
-def _window(items: Sequence[T], key: Callable[[T], str], first: Optional[int], after: Optional[str],
+def window_of(items: Sequence[T], key: Callable[[T], str], first: Optional[int], after: Optional[str],
             info: Optional[Info]) -> tuple[list[T], int, int]:
     """(page, start index, limit) of an in-memory list for a `first`/`after` request."""
     limit = page_size(first, info)
@@ -333,7 +333,7 @@ def _window(items: Sequence[T], key: Callable[[T], str], first: Optional[int], a
     return list(items[start:start + limit]), start, limit
 
 
-def _page_info(start: int, count: int, total: int, cursors: list[str]) -> PageInfo:
+def page_info_of(start: int, count: int, total: int, cursors: list[str]) -> PageInfo:
     return PageInfo(has_next_page=start + count < total, has_previous_page=start > 0,
                     start_cursor=cursors[0] if cursors else None,
                     end_cursor=cursors[-1] if cursors else None)
@@ -344,14 +344,14 @@ def reach_connection(engine: Engine, rs: Sequence[_Reach], kind: Optional[str], 
     if kind is not None:
         _check_kind(kind)
         rs = [r for r in rs if (v := engine.node(r.node_id)) is not None and v.kind == kind]
-    page, start, _ = _window(rs, lambda r: r.node_id, first, after, info)
+    page, start, _ = window_of(rs, lambda r: r.node_id, first, after, info)
     edges = []
     for i, r in enumerate(page):
         view = engine.node(r.node_id)
         if view is not None:
             edges.append(ReachEdge(cursor=list_cursor(start + i, r.node_id), node=reach_of(r, view)))
     return ReachConnection(nodes=[e.node for e in edges], edges=edges, total_count=len(rs),
-                           page_info=_page_info(start, len(page), len(rs), [e.cursor for e in edges]))
+                           page_info=page_info_of(start, len(page), len(rs), [e.cursor for e in edges]))
 
 
 def _check_kind(kind: str) -> None:
@@ -427,7 +427,7 @@ def _paginate_nodes(engine: Engine, kind: Optional[str], first: Optional[int],
     views, total = engine.nodes(kind, offset, limit)
     edges = [NodeEdge(cursor=encode_cursor(v.id), node=node_from(v)) for v in views]
     return NodeConnection(nodes=[e.node for e in edges], edges=edges, total_count=total,
-                          page_info=_page_info(offset, len(views), total, [e.cursor for e in edges]))
+                          page_info=page_info_of(offset, len(views), total, [e.cursor for e in edges]))
 
 
 def _ranked_ids(engine: Engine, kind: Optional[str], every_node: bool) -> list[str]:
@@ -453,14 +453,14 @@ def _risk_connection(info: Info, kind: Optional[str], first: Optional[int], afte
     page_size(first, info)
     eng = engine_at(info)
     ids = under_rule_pack_lock(info, lambda: _ranked_ids(eng, kind, every_node))
-    page, start, _ = _window(ids, lambda nid: nid, first, after, info)
+    page, start, _ = window_of(ids, lambda nid: nid, first, after, info)
     edges = []
     for i, nid in enumerate(page):
         view = eng.node(nid)
         if view is not None:
             edges.append(NodeEdge(cursor=list_cursor(start + i, nid), node=node_from(view)))
     return NodeConnection(nodes=[e.node for e in edges], edges=edges, total_count=len(ids),
-                          page_info=_page_info(start, len(page), len(ids), [e.cursor for e in edges]))
+                          page_info=page_info_of(start, len(page), len(ids), [e.cursor for e in edges]))
 
 
 MAX_SEARCH = 200  # characters: a search is what a person types, not a document
@@ -835,11 +835,11 @@ class Query:
         if team is not None:
             from engine.teams import teams_of
             items = [f for f in items if team in teams_of(eng, f.subject_id)]
-        page, start, _ = _window(items, lambda f: f.id, first, after, info)
+        page, start, _ = window_of(items, lambda f: f.id, first, after, info)
         edges = [FindingEdge(cursor=list_cursor(start + i, f.id), node=finding_of(f, eng))
                  for i, f in enumerate(page)]
         return FindingConnection(nodes=[e.node for e in edges], edges=edges, total_count=len(items),
-                                 page_info=_page_info(start, len(page), len(items), [e.cursor for e in edges]))
+                                 page_info=page_info_of(start, len(page), len(items), [e.cursor for e in edges]))
 
     @strawberry.field(description="Spend grouped by person, team, credential, tool, project, model or environment.")
     def spend(self, info: Info,

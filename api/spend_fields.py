@@ -87,14 +87,14 @@ FromArg = Annotated[Optional[date], strawberry.argument(name="from", description
 ToArg = Annotated[Optional[date], strawberry.argument(description="Last day included (UTC).")]
 
 
-def _window(from_: Optional[date], to: Optional[date]) -> None:
+def check_window(from_: Optional[date], to: Optional[date]) -> None:
     if from_ and to and from_ > to:
         raise error("from is after to", BAD_INPUT)
 
 
 def spend_reconciliation(info: Info, from_: FromArg = None, to: ToArg = None) -> list[SpendReconciliationRow]:
     from engine.spend import reconcile
-    _window(from_, to)
+    check_window(from_, to)
     return [SpendReconciliationRow(source=r.source, scope=r.scope, invoice_usd=r.invoice_usd,
                                    measured_usd=r.measured_usd, difference_usd=r.difference_usd,
                                    unpriced_requests=r.unpriced_requests)
@@ -106,7 +106,7 @@ def claude_code_activity(info: Info, from_: FromArg = None, to: ToArg = None,
                              description="Only this actor (e.g. person:ana@example.com).")] = None,
                          ) -> list[ActivityDay]:
     from engine.spend import activity
-    _window(from_, to)
+    check_window(from_, to)
     out = []
     for a in activity(engine_of(info), from_, to, str(actor) if actor else None, "claude_code"):
         p = a.properties

@@ -84,13 +84,13 @@ def ingest_runs(info: Info,
                 first: Annotated[Optional[int], strawberry.argument(description="Page size (capped by the server).")] = None,
                 after: Annotated[Optional[str], strawberry.argument(description="`endCursor` of the previous page.")] = None,
                 ) -> IngestRunConnection:
-    from .schema import _page_info, _window, engine_at, list_cursor
+    from .schema import page_info_of, window_of, engine_at, list_cursor
     runs = engine_at(info).sync_runs()
-    page, start, _ = _window(runs, lambda r: r["id"], first, after, info)
+    page, start, _ = window_of(runs, lambda r: r["id"], first, after, info)
     edges = [IngestRunEdge(cursor=list_cursor(start + i, r["id"]), node=ingest_run_of(r))
              for i, r in enumerate(page)]
     return IngestRunConnection(nodes=[e.node for e in edges], edges=edges, total_count=len(runs),
-                               page_info=_page_info(start, len(page), len(runs), [e.cursor for e in edges]))
+                               page_info=page_info_of(start, len(page), len(runs), [e.cursor for e in edges]))
 
 
 # --- drift -----------------------------------------------------------------------

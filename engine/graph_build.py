@@ -249,7 +249,7 @@ def _read_views(store) -> tuple[dict, set]:
     """{id: merged view} of the live nodes (in id order) and the ids of removed ones:
     store.iter_nodes(include_removed=True), with a node stated by one source (most)
     made without the general merge."""
-    from .store.sqlite import _loads as loads, merge_contributions, row_active
+    from .store.sqlite import loads_json as loads, merge_contributions, row_active
     views: dict = {}
     removed: set[str] = set()
     cur = store.raw_node_rows()

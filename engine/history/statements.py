@@ -73,14 +73,14 @@ class EdgeStatement:
 
 
 def _dumps(value) -> str:
-    from ..store.sqlite import _dumps as dumps_json
+    from ..store.sqlite import dumps_json
     return dumps_json(value)
 
 
 def _loads(text) -> dict:
     if not isinstance(text, str):
         return dict(text or {})
-    from ..store.sqlite import _loads as loads_json
+    from ..store.sqlite import loads_json
     return loads_json(text)
 
 
